@@ -1,0 +1,53 @@
+# omnikiosk developer and CI entry points. Everything runs from the repo's .venv,
+# which `make deps` creates (see .ci/bootstrap.sh).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+PYTHON := .venv/bin/python
+PG_DEFAULT_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+XVFB := xvfb-run -a -s "-screen 0 1280x800x24"
+
+.PHONY: deps test demo bench lint clean
+
+deps:
+	bash .ci/bootstrap.sh --system --venv
+
+# PostgreSQL tests run when the server answers; an OMK_TEST_POSTGRES_URL that is
+# already set (even to empty, which disables them) is left alone.
+# pytest's exit code 5 (no tests collected) fails the target on purpose.
+test: deps
+	@if [[ -z "$${OMK_TEST_POSTGRES_URL+set}" ]] && command -v pg_isready >/dev/null \
+		&& pg_isready -q -h 127.0.0.1 -p 5432; then \
+		export OMK_TEST_POSTGRES_URL='$(PG_DEFAULT_URL)'; \
+	fi; \
+	echo "OMK_TEST_POSTGRES_URL=$${OMK_TEST_POSTGRES_URL:-<unset: postgres tests skip>}"; \
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+demo: deps
+	@if [[ -z "$${DISPLAY:-}" ]]; then \
+		$(XVFB) $(PYTHON) main.py demo; \
+	else \
+		$(PYTHON) main.py demo; \
+	fi
+
+# Runs every benchmarks/*.py not starting with "_"; all run, then the target
+# fails if any of them failed.
+bench: deps
+	@shopt -s nullglob; failed=(); ran=0; \
+	for f in benchmarks/*.py; do \
+		case "$$(basename "$$f")" in _*) continue ;; esac; \
+		ran=$$((ran + 1)); \
+		echo "== $$f"; \
+		$(PYTHON) "$$f" || failed+=("$$f"); \
+	done; \
+	echo "bench: $$ran run, $${#failed[@]} failed $${failed[*]:-}"; \
+	(( $${#failed[@]} == 0 ))
+
+lint: deps
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+clean:
+	rm -rf var/ .pytest_cache/ .ruff_cache/ .hypothesis/
+	find . -path ./.venv -prune -o -type d -name __pycache__ -exec rm -rf {} +

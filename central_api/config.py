@@ -1,0 +1,53 @@
+"""Central's config (``central_api/central.example.toml``); every key has a default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from edge_sync.protocol.settings import BrokerSettings, StrictModel, load_config
+
+ENV_OVERRIDES = {
+    "OMK_DATABASE_URL": ("database", "url"),
+    "OMK_BROKER_URL": ("broker", "url"),
+}
+
+EXAMPLE_PATH = Path(__file__).with_name("central.example.toml")
+
+
+class DatabaseSettings(StrictModel):
+    #: sqlite:///path (embedded default) or postgresql+psycopg://user@host/db
+    url: str = "sqlite:///var/central.db"
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, v: str) -> str:
+        if not (v.startswith("sqlite:///") or v.startswith("postgresql+psycopg://")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return v
+
+
+class IngestSettings(StrictModel):
+    #: MQTT client id; each ingest worker needs its own (persistent session per worker)
+    client_id: str = Field(default="omk-central-ingest-1", min_length=1, max_length=64)
+    #: the $share group all ingest workers join (MQTT 5)
+    share_group: str = Field(default="central", pattern=r"^[A-Za-z0-9_-]+$")
+    #: messages committed together in one transaction at most (group commit)
+    max_messages_per_commit: int = Field(default=64, ge=1, le=1000)
+
+
+class ApiSettings(StrictModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class CentralConfig(StrictModel):
+    database: DatabaseSettings = DatabaseSettings()
+    broker: BrokerSettings = BrokerSettings()
+    ingest: IngestSettings = IngestSettings()
+    api: ApiSettings = ApiSettings()
+
+
+def load_central_config(path: str | Path | None = None) -> CentralConfig:
+    return load_config(CentralConfig, path, ENV_OVERRIDES)

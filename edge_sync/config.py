@@ -1,0 +1,69 @@
+"""The device config (``device_config/<device>.toml``), see ``device_config/example.toml``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from .protocol.schemas import Ident
+from .protocol.settings import BrokerSettings, StrictModel, load_config
+
+ENV_OVERRIDES = {"OMK_BROKER_URL": ("broker", "url")}
+
+
+class DeviceSection(StrictModel):
+    id: Ident
+    store_id: Ident
+    #: where edge.db lives; relative paths are relative to the working directory
+    data_dir: str = "var/{device}"
+
+    def resolved_data_dir(self) -> Path:
+        return Path(self.data_dir.format(device=self.id, store=self.store_id))
+
+
+class OutboxSettings(StrictModel):
+    max_rows: int = Field(default=500_000, ge=10)
+    max_bytes: int = Field(default=512 * 1024 * 1024, ge=64 * 1024)
+
+
+class SyncSettings(StrictModel):
+    batch_max_events: int = Field(default=500, ge=1, le=1000)
+    batch_max_bytes: int = Field(default=256 * 1024, ge=16 * 1024, le=512 * 1024)
+    #: batches published and not yet acked, at most
+    inflight_batches: int = Field(default=4, ge=1, le=64)
+    #: resend a batch not acked within this time (doubles while central stays silent)
+    ack_timeout_s: float = Field(default=15.0, gt=0)
+    ack_timeout_max_s: float = Field(default=300.0, gt=0)
+    heartbeat_s: float = Field(default=60.0, gt=0)
+    #: how often the daemon looks for newly committed events
+    poll_interval_ms: int = Field(default=10, ge=1, le=5000)
+
+    @model_validator(mode="after")
+    def _timeouts(self) -> SyncSettings:
+        if self.ack_timeout_max_s < self.ack_timeout_s:
+            raise ValueError("ack_timeout_max_s must be >= ack_timeout_s")
+        return self
+
+
+class ClockSettings(StrictModel):
+    #: "kernel" asks the kernel (adjtimex) whether NTP has synchronised the clock
+    source: str = Field(default="kernel", pattern="^(kernel|assume_synced|assume_unsynced)$")
+
+
+class DeviceConfig(StrictModel):
+    device: DeviceSection
+    broker: BrokerSettings = BrokerSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    sync: SyncSettings = SyncSettings()
+    clock: ClockSettings = ClockSettings()
+    #: bumped by central when it pushes a new desired config
+    config_version: int = Field(default=0, ge=0)
+
+    @property
+    def db_path(self) -> Path:
+        return self.device.resolved_data_dir() / "edge.db"
+
+
+def load_device_config(path: str | Path) -> DeviceConfig:
+    return load_config(DeviceConfig, path, ENV_OVERRIDES)

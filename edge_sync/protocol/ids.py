@@ -1,0 +1,48 @@
+"""Identifiers and timestamps shared by the device and central."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+import uuid6
+
+#: store, device and staff ids: safe as one MQTT topic level and as a file name.
+IDENT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+_IDENT_RE = re.compile(IDENT_PATTERN)
+
+#: seq is a signed 64-bit integer on both ends (SQLite INTEGER, PostgreSQL BIGINT).
+SEQ_MAX = 2**63 - 1
+
+
+def is_ident(value: str) -> bool:
+    return bool(_IDENT_RE.match(value))
+
+
+def new_event_id() -> str:
+    """A UUIDv7: time-ordered, so ids sort roughly by creation and index well."""
+    return str(uuid6.uuid7())
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_ts(ts: datetime) -> str:
+    """RFC 3339 UTC with milliseconds and a ``Z``: ``2026-11-23T10:15:02.118Z``."""
+    if ts.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    ts = ts.astimezone(UTC)
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def parse_ts(text: str) -> datetime:
+    ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if ts.tzinfo is None:
+        raise ValueError(f"timestamp {text!r} has no timezone")
+    return ts.astimezone(UTC)

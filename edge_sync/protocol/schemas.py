@@ -1,0 +1,188 @@
+"""Event types: one pydantic model per (type, version), and each type's priority class.
+
+Field meanings are documented in ``docs/events.md``. Models forbid unknown keys so
+that a typo on a kiosk is caught where it happens, not weeks later in a report.
+Nothing here carries personal data: profiles are referred to by id, QR tokens by
+a hash prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from .ids import IDENT_PATTERN
+
+
+class Priority(StrEnum):
+    #: never evicted from the outbox: a shopper or staff member saw it succeed
+    CRITICAL = "critical"
+    #: may be evicted oldest-first when the outbox is over its caps (each drop counted)
+    ANALYTICS = "analytics"
+
+
+Ident = Annotated[str, StringConstraints(pattern=IDENT_PATTERN)]
+RefId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+]
+TokenHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16,64}$")]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+TokenKind = Literal["p", "c", "r", "o"]
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SessionStarted(_Data):
+    trigger: Literal["touch", "qr_scan", "staff", "proximity"]
+    locale: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] = "en"
+
+
+class SessionEnded(_Data):
+    reason: Literal["timeout", "done", "staff", "shutdown"]
+    duration_ms: int = Field(ge=0)
+    screens: int = Field(ge=0, default=0)
+
+
+class ProductSearched(_Data):
+    query: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    results: int = Field(ge=0)
+    in_stock_results: int = Field(ge=0)
+
+
+class ProductViewed(_Data):
+    sku: RefId
+    source: Literal["search", "browse", "scan", "campaign"]
+    in_stock: bool
+    stock_qty: int | None = Field(default=None, ge=0)
+
+
+class QrScanned(_Data):
+    """Every scan, good or bad: the friction report counts the bad ones by reason."""
+
+    valid: bool
+    kind: TokenKind | None = None
+    reason: (
+        Literal["malformed", "bad_signature", "expired", "unknown_key", "revoked", "not_ours"]
+        | None
+    ) = None
+    kid: RefId | None = None
+    token_hash: TokenHash | None = None
+
+
+class VisitLinked(_Data):
+    profile_id: RefId
+    method: Literal["qr", "staff"]
+    token_kind: TokenKind | None = None
+    campaign_id: RefId | None = None
+    token_hash: TokenHash | None = None
+
+
+class CampaignScanned(_Data):
+    campaign_id: RefId
+    recipient_id: RefId | None = None
+    offer_shown: bool = True
+    token_hash: TokenHash | None = None
+
+
+class PickupConfirmed(_Data):
+    order_id: RefId
+    staff_id: Ident
+    items: int = Field(ge=1)
+    method: Literal["qr", "lookup"]
+    token_hash: TokenHash | None = None
+
+
+class PickupRefused(_Data):
+    order_id: RefId
+    staff_id: Ident
+    reason: Literal[
+        "id_mismatch", "not_ready", "already_collected", "customer_absent", "damaged", "other"
+    ]
+    note: ShortText | None = None
+
+
+class ConsentRecorded(_Data):
+    profile_id: RefId | None = None
+    purpose: Literal["marketing", "analytics", "profiling"]
+    granted: bool
+    method: Literal["kiosk_prompt", "staff"]
+    text_version: RefId
+
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    name: str
+    version: int
+    model: type[BaseModel]
+    priority: Priority
+
+
+class UnknownEventType(Exception):
+    def __init__(self, name: str, version: int) -> None:
+        super().__init__(f"unknown event type {name!r} version {version}")
+        self.name = name
+        self.version = version
+
+
+class SchemaViolation(Exception):
+    """Data that does not fit its type's schema; ``detail`` names the field and problem."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def describe_validation_error(err: ValidationError, prefix: str = "") -> str:
+    """``data.items: Input should be greater than or equal to 1`` — one line per problem."""
+    parts = []
+    for e in err.errors(include_url=False):
+        loc = ".".join(str(p) for p in e["loc"])
+        where = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or "(root)")
+        parts.append(f"{where}: {e['msg']}")
+    return "; ".join(parts)
+
+
+class Registry:
+    def __init__(self, types: list[EventType]) -> None:
+        self._types = {(t.name, t.version): t for t in types}
+
+    def get(self, name: str, version: int) -> EventType:
+        try:
+            return self._types[(name, version)]
+        except KeyError:
+            raise UnknownEventType(name, version) from None
+
+    def validate_data(self, name: str, version: int, data: Any) -> dict[str, Any]:
+        """Validate ``data`` for a type; returns it normalised (defaults filled in)."""
+        et = self.get(name, version)
+        try:
+            model = et.model.model_validate(data)
+        except ValidationError as err:
+            raise SchemaViolation(describe_validation_error(err, "data")) from None
+        return model.model_dump(mode="json")
+
+    def __iter__(self):
+        return iter(sorted(self._types.values(), key=lambda t: (t.name, t.version)))
+
+
+C, A = Priority.CRITICAL, Priority.ANALYTICS
+
+REGISTRY = Registry(
+    [
+        EventType("session.started", 1, SessionStarted, A),
+        EventType("session.ended", 1, SessionEnded, A),
+        EventType("product.searched", 1, ProductSearched, A),
+        EventType("product.viewed", 1, ProductViewed, A),
+        EventType("qr.scanned", 1, QrScanned, C),
+        EventType("visit.linked", 1, VisitLinked, C),
+        EventType("campaign.scanned", 1, CampaignScanned, C),
+        EventType("pickup.confirmed", 1, PickupConfirmed, C),
+        EventType("pickup.refused", 1, PickupRefused, C),
+        EventType("consent.recorded", 1, ConsentRecorded, C),
+    ]
+)

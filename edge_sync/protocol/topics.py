@@ -1,0 +1,73 @@
+"""MQTT topic names (ARCHITECTURE.md, "Wire protocol").
+
+Store and device ids are restricted to ``[a-z0-9_-]`` (see ``ids.IDENT_PATTERN``) so a
+topic level can never contain ``/``, ``+`` or ``#``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "omk/v1"
+SHARE_GROUP = "central"
+
+UP_KINDS = ("events", "status", "heartbeat", "cmd_result")
+
+
+def up(store_id: str, device_id: str, kind: str) -> str:
+    return f"{PREFIX}/up/{store_id}/{device_id}/{kind}"
+
+
+def events(store_id: str, device_id: str) -> str:
+    return up(store_id, device_id, "events")
+
+
+def status(store_id: str, device_id: str) -> str:
+    return up(store_id, device_id, "status")
+
+
+def heartbeat(store_id: str, device_id: str) -> str:
+    return up(store_id, device_id, "heartbeat")
+
+
+def ack(store_id: str, device_id: str) -> str:
+    return f"{PREFIX}/down/{store_id}/{device_id}/ack"
+
+
+def device_down(store_id: str, device_id: str, kind: str) -> str:
+    return f"{PREFIX}/down/{store_id}/{device_id}/{kind}"
+
+
+def store_down(store_id: str, kind: str) -> str:
+    return f"{PREFIX}/down/{store_id}/{kind}"
+
+
+KEYS = f"{PREFIX}/down/all/keys"
+
+
+def central_filters(kinds: tuple[str, ...] = ("events", "status", "heartbeat")) -> list[str]:
+    """What central subscribes to (without the shared-subscription prefix)."""
+    return [f"{PREFIX}/up/+/+/{kind}" for kind in kinds]
+
+
+def shared(topic_filter: str, group: str = SHARE_GROUP) -> str:
+    """MQTT 5 shared subscription: several ingest workers split the load."""
+    return f"$share/{group}/{topic_filter}"
+
+
+@dataclass(frozen=True, slots=True)
+class UpTopic:
+    store_id: str
+    device_id: str
+    kind: str
+
+
+def parse_up(topic: str) -> UpTopic | None:
+    """``omk/v1/up/{store}/{device}/{kind}`` → its parts; anything else → None."""
+    parts = topic.split("/")
+    if len(parts) != 6 or parts[0] != "omk" or parts[1] != "v1" or parts[2] != "up":
+        return None
+    store_id, device_id, kind = parts[3], parts[4], parts[5]
+    if not store_id or not device_id or kind not in UP_KINDS:
+        return None
+    return UpTopic(store_id, device_id, kind)

@@ -1,0 +1,179 @@
+"""Checking an incoming ``events`` message, one event at a time.
+
+The result says, for every event that could be identified by its ``seq``, either
+"valid" or "rejected with a typed reason", so the ack can name each one and the
+device can let go of it. A payload that cannot be read at all is a whole-message
+dead letter: nothing in it can be acked, and the device will resend what it meant.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from .envelope import (
+    MAX_BATCH_BYTES,
+    MAX_EVENT_BYTES,
+    Batch,
+    DeadLetterReason,
+    Event,
+    Rejection,
+)
+from .schemas import (
+    REGISTRY,
+    Registry,
+    SchemaViolation,
+    UnknownEventType,
+    describe_validation_error,
+)
+from .topics import UpTopic
+
+
+@dataclass(slots=True)
+class ValidEvent:
+    event: Event
+    data: dict[str, Any]  # normalised by its type's schema
+
+
+@dataclass(slots=True)
+class RejectedEvent:
+    rejection: Rejection
+    raw: Any  # what was received, kept in the dead-letter table
+
+
+@dataclass(slots=True)
+class BatchCheck:
+    batch_id: str | None = None
+    valid: list[ValidEvent] = field(default_factory=list)
+    rejected: list[RejectedEvent] = field(default_factory=list)
+    #: the whole message is unusable (no event in it can be identified)
+    fatal: DeadLetterReason | None = None
+    fatal_detail: str = ""
+
+
+def _seq_of(raw: Any) -> int | None:
+    if isinstance(raw, dict):
+        seq = raw.get("seq")
+        if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 1:
+            return seq
+    return None
+
+
+def check_event(
+    raw: Any, topic: UpTopic, registry: Registry = REGISTRY
+) -> ValidEvent | Rejection | None:
+    """One event → ValidEvent, or a Rejection; None if it has no usable seq."""
+    seq = _seq_of(raw)
+    if seq is None:
+        return None
+    size = len(json.dumps(raw, separators=(",", ":")))
+    if size > MAX_EVENT_BYTES:
+        return Rejection(
+            seq=seq,
+            reason=DeadLetterReason.OVERSIZE,
+            detail=f"event is {size} bytes, limit {MAX_EVENT_BYTES}",
+        )
+    try:
+        event = Event.model_validate(raw)
+    except ValidationError as err:
+        return Rejection(
+            seq=seq, reason=DeadLetterReason.SCHEMA_VIOLATION, detail=describe_validation_error(err)
+        )
+    if event.device_id != topic.device_id or event.store_id != topic.store_id:
+        return Rejection(
+            seq=seq,
+            reason=DeadLetterReason.DEVICE_TOPIC_MISMATCH,
+            detail=f"event says {event.store_id}/{event.device_id}, topic says {topic.store_id}/{topic.device_id}",
+        )
+    try:
+        data = registry.validate_data(event.type, event.v, event.data)
+    except UnknownEventType as err:
+        return Rejection(seq=seq, reason=DeadLetterReason.UNKNOWN_TYPE, detail=str(err))
+    except SchemaViolation as err:
+        return Rejection(seq=seq, reason=DeadLetterReason.SCHEMA_VIOLATION, detail=err.detail)
+    return ValidEvent(event=event, data=data)
+
+
+def check_batch(payload: bytes, topic: UpTopic, registry: Registry = REGISTRY) -> BatchCheck:
+    out = BatchCheck()
+    if len(payload) > MAX_BATCH_BYTES:
+        out.fatal = DeadLetterReason.OVERSIZE
+        out.fatal_detail = f"message is {len(payload)} bytes, limit {MAX_BATCH_BYTES}"
+        return out
+    try:
+        doc = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        out.fatal = DeadLetterReason.MALFORMED_JSON
+        out.fatal_detail = str(err)
+        return out
+    if isinstance(doc, dict) and isinstance(doc.get("batch_id"), str):
+        out.batch_id = doc["batch_id"][:64]
+    try:
+        batch = Batch.model_validate(doc)
+    except ValidationError as err:
+        out.fatal = DeadLetterReason.INVALID_BATCH
+        out.fatal_detail = describe_validation_error(err)
+        # Salvage: events that carry a seq can still be answered one by one.
+        events = doc.get("events") if isinstance(doc, dict) else None
+        if not isinstance(events, list):
+            return out
+        out.fatal = None
+        batch_level = out.fatal_detail
+        for raw in events:
+            seq = _seq_of(raw)
+            if seq is not None:
+                out.rejected.append(
+                    RejectedEvent(
+                        Rejection(
+                            seq=seq, reason=DeadLetterReason.INVALID_BATCH, detail=batch_level
+                        ),
+                        raw,
+                    )
+                )
+        if not out.rejected:
+            out.fatal = DeadLetterReason.INVALID_BATCH
+            out.fatal_detail = batch_level
+        return out
+    if batch.device_id != topic.device_id or batch.store_id != topic.store_id:
+        detail = f"batch says {batch.store_id}/{batch.device_id}, topic says {topic.store_id}/{topic.device_id}"
+        for raw in batch.events:
+            seq = _seq_of(raw)
+            if seq is not None:
+                out.rejected.append(
+                    RejectedEvent(
+                        Rejection(
+                            seq=seq, reason=DeadLetterReason.DEVICE_TOPIC_MISMATCH, detail=detail
+                        ),
+                        raw,
+                    )
+                )
+        if not out.rejected:
+            out.fatal, out.fatal_detail = DeadLetterReason.DEVICE_TOPIC_MISMATCH, detail
+        return out
+    seen: set[int] = set()
+    for raw in batch.events:
+        result = check_event(raw, topic, registry)
+        if result is None:
+            # No seq: nothing to ack it by. Kept as a dead letter of the whole message.
+            out.rejected.append(
+                RejectedEvent(
+                    Rejection(
+                        seq=0,
+                        reason=DeadLetterReason.SCHEMA_VIOLATION,
+                        detail="event has no valid seq",
+                    ),
+                    raw,
+                )
+            )
+            continue
+        if isinstance(result, Rejection):
+            out.rejected.append(RejectedEvent(result, raw))
+            continue
+        if result.event.seq in seen:
+            continue  # the same event twice in one batch: one copy is enough
+        seen.add(result.event.seq)
+        out.valid.append(result)
+    return out

@@ -1,0 +1,140 @@
+"""omnikiosk — one entry point for every part (also installed as the ``omnikiosk`` command).
+
+    python main.py central [--config FILE] [--role all|api|ingest]
+    python main.py central stats [--config FILE] [--json]
+    python main.py edge --config FILE
+    python main.py edge simulate --config FILE --count N [--rate R] [--seed S]
+    python main.py config validate FILE [--kind device|central]
+    python main.py demo [--events N] [--devices D] [--keep-running]
+
+Imports are lazy so that, say, ``central`` never loads the kiosk's GUI toolkit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="omnikiosk", description=__doc__.split("\n\n")[0])
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    central = sub.add_parser(
+        "central", help="run central (HTTP API + ingest), or central admin commands"
+    )
+    central.add_argument("--config", help="central TOML config (defaults apply without one)")
+    central.add_argument("--role", choices=["all", "api", "ingest"], default="all")
+    csub = central.add_subparsers(dest="central_cmd")
+    stats = csub.add_parser(
+        "stats", help="events stored, duplicates ignored, dead letters, devices"
+    )
+    stats.add_argument("--config", dest="stats_config")
+    stats.add_argument("--json", action="store_true")
+
+    edge = sub.add_parser("edge", help="run the device's sync daemon, or edge tools")
+    edge.add_argument("--config", help="device TOML config")
+    esub = edge.add_subparsers(dest="edge_cmd")
+    sim = esub.add_parser("simulate", help="enqueue synthetic kiosk events through the kiosk's API")
+    sim.add_argument("--config", dest="sim_config", required=True)
+    sim.add_argument("--count", type=int, required=True)
+    sim.add_argument(
+        "--rate", type=float, default=0.0, help="events per second (0 = as fast as possible)"
+    )
+    sim.add_argument("--seed", type=int, default=None)
+
+    config = sub.add_parser("config", help="configuration tools")
+    cfsub = config.add_subparsers(dest="config_cmd", required=True)
+    val = cfsub.add_parser("validate", help="check a device or central config file")
+    val.add_argument("file")
+    val.add_argument("--kind", choices=["device", "central"], help="default: guessed from the file")
+
+    demo = sub.add_parser(
+        "demo", help="broker + central + edge daemons with simulated kiosk traffic"
+    )
+    demo.add_argument("--events", type=int, default=300, help="events per device")
+    demo.add_argument("--devices", type=int, default=2)
+    demo.add_argument("--keep-running", action="store_true", help="keep everything up until Ctrl-C")
+    demo.add_argument("--dir", default="var/demo", help="where the demo keeps its state")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    from edge_sync.errors import EdgeError
+    from edge_sync.protocol.settings import ConfigError
+
+    try:
+        return _dispatch(args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except EdgeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.cmd == "central":
+        from central_api.cli import print_stats, run_central
+        from central_api.config import load_central_config
+
+        if args.central_cmd == "stats":
+            return print_stats(load_central_config(args.stats_config or args.config), args.json)
+        return run_central(load_central_config(args.config), args.role)
+    if args.cmd == "edge":
+        from edge_sync.config import load_device_config
+
+        if args.edge_cmd == "simulate":
+            from edge_sync.simulate import run_simulation
+
+            return run_simulation(
+                load_device_config(args.sim_config), args.count, args.rate, args.seed
+            )
+        if not args.config:
+            print(
+                "error: edge needs --config FILE (see device_config/example.toml)", file=sys.stderr
+            )
+            return 2
+        from edge_sync.daemon import SyncDaemon
+
+        SyncDaemon(load_device_config(args.config)).run()
+        return 0
+    if args.cmd == "config":
+        return _validate_config(args.file, args.kind)
+    if args.cmd == "demo":
+        from central_api.demo import run_demo
+
+        return run_demo(
+            events=args.events,
+            devices=args.devices,
+            keep_running=args.keep_running,
+            workdir=args.dir,
+        )
+    raise AssertionError(args.cmd)
+
+
+def _validate_config(path: str, kind: str | None) -> int:
+    """Exit 0 for a good file; a bad one raises ConfigError (printed by ``main``, exit 2)."""
+    from central_api.config import CentralConfig
+    from edge_sync.config import DeviceConfig
+    from edge_sync.protocol.settings import read_toml, validate_config
+
+    doc = read_toml(path)
+    kind = kind or ("device" if "device" in doc else "central")
+    validate_config(DeviceConfig if kind == "device" else CentralConfig, doc, path)
+    print(f"{path}: valid {kind} configuration")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

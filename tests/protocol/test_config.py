@@ -1,0 +1,92 @@
+"""Config files: typed, unknown keys rejected with their path, env overrides, CLI exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from central_api.config import EXAMPLE_PATH, load_central_config
+from edge_sync.config import load_device_config
+from edge_sync.protocol.settings import BrokerURL, ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_shipped_examples_are_valid():
+    cfg = load_device_config(ROOT / "device_config" / "example.toml")
+    assert cfg.device.id == "s042-k1"
+    assert cfg.db_path == Path("var/s042-k1/edge.db")
+    assert load_central_config(EXAMPLE_PATH).database.url.startswith("sqlite:///")
+
+
+def test_bad_keys_are_named(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text('[device]\nid = "K 1"\nstore_id = "s1"\n[sync]\nbatch_max_event = 5\n')
+    with pytest.raises(ConfigError) as exc:
+        load_device_config(p)
+    paths = [path for path, _ in exc.value.problems]
+    assert "device.id" in paths
+    assert ("sync.batch_max_event", "unknown key (not allowed here)") in exc.value.problems
+
+
+def test_environment_overrides(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMK_BROKER_URL", "mqtts://kiosk:s%40cret@broker.example:9999")
+    monkeypatch.setenv("OMK_DATABASE_URL", "postgresql+psycopg://omk@db/omk")
+    c = load_central_config(None)
+    assert c.database.url == "postgresql+psycopg://omk@db/omk"
+    url = c.broker.broker_url()
+    assert (url.host, url.port, url.tls, url.username, url.password) == (
+        "broker.example",
+        9999,
+        True,
+        "kiosk",
+        "s@cret",
+    )
+    assert "s@cret" not in url.redacted()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://h", "mqtt://", "mqtt://h:notaport", "mqtt://h/path", "h:1883"]
+)
+def test_broker_url_rejects_garbage(url):
+    with pytest.raises(ValueError):
+        BrokerURL.parse(url)
+
+
+def test_password_file_keeps_the_secret_out_of_the_config(tmp_path):
+    (tmp_path / "pw").write_text("hunter2\n")
+    p = tmp_path / "d.toml"
+    p.write_text(
+        f'[device]\nid = "k1"\nstore_id = "s1"\n[broker]\nurl = "mqtt://kiosk@h"\n'
+        f'password_file = "{tmp_path / "pw"}"\n'
+    )
+    assert load_device_config(p).broker.broker_url().password == "hunter2"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True, cwd=ROOT
+    )
+
+
+def test_config_validate_cli(tmp_path):
+    ok = run_cli("config", "validate", str(ROOT / "device_config" / "example.toml"))
+    assert ok.returncode == 0, ok.stderr
+    assert "valid device configuration" in ok.stdout
+    bad = tmp_path / "central.toml"
+    bad.write_text('[database]\nurl = "mysql://x"\n[ingest]\nworkers = 3\n')
+    r = run_cli("config", "validate", str(bad))
+    assert r.returncode == 2
+    assert (
+        "database.url: Value error, must start with sqlite:/// or postgresql+psycopg://" in r.stderr
+    )
+    assert "ingest.workers: unknown key (not allowed here)" in r.stderr
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[device\nid=")
+    r = run_cli("config", "validate", str(broken))
+    assert r.returncode == 2 and "(syntax)" in r.stderr
+    r = run_cli("config", "validate", str(tmp_path / "missing.toml"))
+    assert r.returncode == 2 and "no such file" in r.stderr
