@@ -49,7 +49,7 @@ class Event(BaseModel):
     store_id: Ident
     device_id: Ident
     occurred_at: AwareDatetime
-    mono_ns: int = Field(ge=0)
+    mono_ns: int = Field(ge=0, le=SEQ_MAX)
     boot_id: ShortId
     clock_synced: bool
     session_id: ShortId | None = None

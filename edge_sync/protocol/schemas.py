@@ -164,7 +164,8 @@ class Registry:
             model = et.model.model_validate(data)
         except ValidationError as err:
             raise SchemaViolation(describe_validation_error(err, "data")) from None
-        return model.model_dump(mode="json")
+        # Data fields are JSON scalars only, so the plain dump is already JSON-ready.
+        return model.model_dump()
 
     def __iter__(self):
         return iter(sorted(self._types.values(), key=lambda t: (t.name, t.version)))

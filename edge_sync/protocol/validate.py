@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError, to_json
 
 from .envelope import (
     MAX_BATCH_BYTES,
@@ -69,7 +70,10 @@ def check_event(
     seq = _seq_of(raw)
     if seq is None:
         return None
-    size = len(json.dumps(raw, separators=(",", ":")))
+    try:
+        size = len(to_json(raw))  # compact, like the device sends it; Rust-fast
+    except PydanticSerializationError as err:
+        return Rejection(seq=seq, reason=DeadLetterReason.SCHEMA_VIOLATION, detail=str(err))
     if size > MAX_EVENT_BYTES:
         return Rejection(
             seq=seq,

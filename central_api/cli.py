@@ -1,0 +1,72 @@
+"""``omnikiosk central …`` commands: run central, print its stats."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+
+from .config import CentralConfig
+
+log = logging.getLogger(__name__)
+
+
+def run_central(cfg: CentralConfig, role: str = "all") -> int:
+    """Run ingest and/or the HTTP API until SIGTERM/SIGINT. Migrates the database first."""
+    from .ingest import Ingestor
+    from .service import IngestService
+    from .store.db import make_engine, migrate
+
+    engine = make_engine(cfg.database.url)
+    migrate(engine)
+    log.info("central: database %s at schema head", engine.url.render_as_string(hide_password=True))
+    service: IngestService | None = None
+    if role in ("all", "ingest"):
+        service = IngestService(cfg, Ingestor(engine))
+        service.start()
+        log.info(
+            "central: ingesting from %s as %s",
+            cfg.broker.broker_url().redacted(),
+            cfg.ingest.client_id,
+        )
+    try:
+        if role in ("all", "api"):
+            import uvicorn
+
+            from .app import create_app
+
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    create_app(engine, service),
+                    host=cfg.api.host,
+                    port=cfg.api.port,
+                    log_level="warning",
+                )
+            )
+            log.info("central: HTTP API on http://%s:%d", cfg.api.host, cfg.api.port)
+            server.run()  # returns on SIGTERM/SIGINT
+        else:
+            stop = threading.Event()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            signal.signal(signal.SIGINT, lambda *_: stop.set())
+            stop.wait()
+    finally:
+        if service is not None:
+            service.stop()
+        engine.dispose()
+    return 0
+
+
+def print_stats(cfg: CentralConfig, as_json: bool) -> int:
+    from .stats import collect_stats, format_stats
+    from .store.db import make_engine, migrate
+
+    engine = make_engine(cfg.database.url)
+    try:
+        migrate(engine)
+        stats = collect_stats(engine)
+    finally:
+        engine.dispose()
+    print(json.dumps(stats, indent=2, default=str) if as_json else format_stats(stats))
+    return 0

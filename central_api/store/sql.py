@@ -1,0 +1,70 @@
+"""Small dialect-aware helpers shared by central's writers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+T = TypeVar("T")
+
+#: SQLite (>= 3.32) allows 32766 bound variables per statement, PostgreSQL 65535
+MAX_PARAMS = 32000
+
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+
+
+def insert_for(conn: Connection, table: Table) -> Any:
+    """The dialect's INSERT, which has ``on_conflict_do_nothing`` / ``…_do_update``."""
+    name = conn.dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"unsupported dialect {name!r}")
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def rows_per_statement(columns: int) -> int:
+    """How many rows one multi-row VALUES statement may carry."""
+    return max(1, min(1000, MAX_PARAMS // max(1, columns)))
+
+
+def add_counts(
+    conn: Connection,
+    table: Table,
+    key_columns: Sequence[str],
+    value_column: str,
+    rows: Iterable[dict[str, Any]],
+) -> None:
+    """``INSERT … ON CONFLICT (keys) DO UPDATE SET value = value + excluded.value``.
+
+    Rows are sent sorted by key so that concurrent workers lock counter rows in the
+    same order and cannot deadlock each other.
+    """
+    ordered = sorted(rows, key=lambda r: tuple(r[k] for k in key_columns))
+    if not ordered:
+        return
+    ins = insert_for(conn, table)
+    stmt = ins.on_conflict_do_update(
+        index_elements=list(key_columns),
+        set_={value_column: table.c[value_column] + ins.excluded[value_column]},
+    )
+    for chunk in chunks(ordered, rows_per_statement(len(ordered[0]))):
+        conn.execute(stmt, list(chunk))
+
+
+def clean_text(value: str, limit: int) -> str:
+    """Text as PostgreSQL can store it (no NUL) and at most ``limit`` UTF-8 bytes."""
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    raw = value.encode("utf-8", "replace")
+    if len(raw) <= limit:
+        return value
+    return raw[:limit].decode("utf-8", "ignore")

@@ -1,0 +1,187 @@
+"""Central's tables (SQLAlchemy Core). Migrations in ``migrations/versions`` must match this.
+
+Free text that arrives from the wire (ids in topics, versions, reasons, payloads) is
+``Text`` rather than a bounded ``String``: a value too long for a column would fail the
+whole group-commit transaction on PostgreSQL and turn one bad message into a poison one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+#: SQLite only auto-increments a column declared exactly ``INTEGER PRIMARY KEY``
+AutoBigInt = BigInteger().with_variant(Integer(), "sqlite")
+
+DEVICE_STATES = ("online", "offline", "unknown")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware in and out, stored as UTC.
+
+    PostgreSQL keeps ``timestamptz``; SQLite keeps naive UTC text
+    (``2026-11-23 10:15:02.118000``, SQLAlchemy's format), which sorts correctly because
+    every value is written in UTC with the same format. The processors are written out
+    here rather than layered on DateTime's: ingest converts two timestamps per event.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        sqlite = dialect.name == "sqlite"
+        # Ingest binds the same received_at object for every event of a message: keep the
+        # last conversion. One tuple, swapped whole, so threads never see half an update.
+        last: list[tuple[Any, Any]] = [(None, None)]
+
+        def process(value: datetime | None) -> Any:
+            if value is None:
+                return None
+            seen, out = last[0]
+            if value is seen:
+                return out
+            if value.tzinfo is None:
+                raise ValueError("naive datetime: central stores timezone-aware timestamps only")
+            out = value.astimezone(UTC)
+            if sqlite:
+                out = out.replace(tzinfo=None).isoformat(" ", "microseconds")
+            last[0] = (value, out)
+            return out
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            if isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                return value.replace(tzinfo=UTC)
+            return value.astimezone(UTC)
+
+        return process
+
+
+events = Table(
+    "events",
+    metadata,
+    # The event's identity everywhere (UUIDv7); the primary key is also UNIQUE(id).
+    Column("id", String(36), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("store_id", String(64), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("v", Integer, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("mono_ns", BigInteger, nullable=False),
+    Column("boot_id", String(64), nullable=False),
+    Column("clock_synced", Boolean, nullable=False),
+    Column("session_id", String(64)),
+    # json, not jsonb, on PostgreSQL: jsonb refuses "\u0000" inside strings, which the
+    # event schemas allow, and one such event would fail the whole transaction.
+    Column("data", JSON, nullable=False),
+    PrimaryKeyConstraint("id"),
+    UniqueConstraint("device_id", "seq"),
+    Index(None, "type", "occurred_at"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", AutoBigInt, primary_key=True, autoincrement=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("device_id", Text),
+    Column("store_id", Text),
+    Column("batch_id", Text),
+    Column("seq", BigInteger),
+    Column("event_id", Text),
+    Column("reason", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    # the raw event JSON, or the raw message; at most 64 KiB
+    Column("payload", Text, nullable=False),
+    Index(None, "reason"),
+    Index(None, "device_id", "seq"),
+)
+
+device_type_counts = Table(
+    "device_type_counts",
+    metadata,
+    Column("device_id", String(64), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    PrimaryKeyConstraint("device_id", "type"),
+)
+
+ingest_counters = Table(
+    "ingest_counters",
+    metadata,
+    Column("name", String(64), nullable=False),
+    Column("value", BigInteger, nullable=False),
+    PrimaryKeyConstraint("name"),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("device_id", String(64), nullable=False),
+    Column("store_id", String(64), nullable=False),
+    Column("state", String(16), nullable=False, server_default="unknown"),
+    Column("state_changed_at", UTCDateTime),
+    Column("state_reason", Text),
+    Column("first_seen_at", UTCDateTime),
+    Column("last_seen_at", UTCDateTime),
+    Column("boot_id", Text),
+    Column("version", Text),
+    Column("config_version", BigInteger),
+    # from the latest heartbeat
+    Column("queue_depth", BigInteger),
+    Column("queue_bytes", BigInteger),
+    Column("oldest_unsent_age_s", Float),
+    Column("evicted_total", BigInteger),
+    Column("dead_letters_device", BigInteger),
+    Column("disk_free_bytes", BigInteger),
+    Column("clock_synced", Boolean),
+    Column("inflight_batches", BigInteger),
+    Column("uptime_s", Float),
+    Column("last_heartbeat_at", UTCDateTime),
+    Column("last_status_at", UTCDateTime),
+    # what the device reported after salvaging a corrupt outbox file
+    Column("db_recovered", JSON),
+    PrimaryKeyConstraint("device_id"),
+    CheckConstraint("state IN ('online', 'offline', 'unknown')", name="state"),
+)
+
+#: names kept in ``ingest_counters``
+COUNTER_NAMES = ("events_stored", "duplicates_ignored", "dead_letters", "messages")

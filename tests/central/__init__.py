@@ -1,0 +1,1 @@
+"""Central: storage, migrations, the ingest core, devices and stats (real databases)."""

@@ -1,0 +1,136 @@
+"""Engines and migrations, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, select, text
+
+from central_api.domain.counters import read_ingest_counters
+from central_api.store import make_engine, migrate, write_transaction
+from central_api.store.db import alembic_config, current_revision
+from central_api.store.tables import COUNTER_NAMES, devices, metadata
+
+TABLES = {"events", "dead_letters", "device_type_counts", "ingest_counters", "devices"}
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_migrate_from_empty_then_again(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        assert current_revision(engine) is None
+        assert not TABLES & set(inspect(engine).get_table_names())
+        migrate(engine)
+        assert current_revision(engine) == HEAD
+        assert TABLES | {"alembic_version"} <= set(inspect(engine).get_table_names())
+        migrate(engine)  # at head already: nothing to do, nothing breaks
+        assert current_revision(engine) == HEAD
+        with engine.connect() as conn:
+            assert read_ingest_counters(conn) == dict.fromkeys(COUNTER_NAMES, 0)
+    finally:
+        engine.dispose()
+
+
+def test_migrations_match_tables_py(engine: Engine) -> None:
+    """tables.py and the migrations describe the same schema (no pending autogenerate diff)."""
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_migrate_from_several_processes_at_once(db_url: str) -> None:
+    engines = [make_engine(db_url) for _ in range(4)]
+    barrier = threading.Barrier(len(engines))
+    errors: list[BaseException] = []
+
+    def run(engine: Engine) -> None:
+        try:
+            barrier.wait()
+            migrate(engine)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    try:
+        assert errors == []
+        assert current_revision(engines[0]) == HEAD
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+def test_postgres_tables_and_version_table_land_in_the_search_path_schema(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    try:
+        migrate(engine)
+        with engine.connect() as conn:
+            schema = conn.scalar(text("SELECT current_schema()"))
+            assert schema.startswith("omk_t_")
+            found = set(
+                conn.scalars(
+                    text(
+                        "SELECT table_name FROM information_schema.tables WHERE table_schema = :s"
+                    ),
+                    {"s": schema},
+                )
+            )
+            in_public = set(
+                conn.scalars(
+                    text(
+                        "SELECT table_name FROM information_schema.tables "
+                        "WHERE table_schema = 'public' AND table_name = 'alembic_version'"
+                    )
+                )
+            )
+        assert TABLES | {"alembic_version"} <= found
+        assert not in_public
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_engine_is_durable_and_creates_its_directory(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "deep" / "central.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+        assert path.exists()
+    finally:
+        engine.dispose()
+
+
+def test_make_engine_refuses_other_databases() -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        make_engine("mysql://u@h/db")
+    with pytest.raises(ValueError, match="psycopg"):
+        make_engine("postgresql+psycopg2://u@h/db")
+
+
+def test_timestamps_come_back_timezone_aware_in_utc(engine: Engine) -> None:
+    local = datetime(2026, 11, 23, 12, 30, 1, 250000, tzinfo=timezone(timedelta(hours=2)))
+    with write_transaction(engine) as conn:
+        conn.execute(devices.insert().values(device_id="d1", store_id="s1", last_seen_at=local))
+    with engine.connect() as conn:
+        got = conn.scalar(select(devices.c.last_seen_at))
+    assert got == local
+    assert got.tzinfo is not None and got.utcoffset() == timedelta(0)
+    assert got == datetime(2026, 11, 23, 10, 30, 1, 250000, tzinfo=UTC)
+    with pytest.raises(Exception, match="naive"), write_transaction(engine) as conn:
+        conn.execute(
+            devices.insert().values(
+                device_id="d2", store_id="s1", last_seen_at=datetime(2026, 1, 1)
+            )
+        )
