@@ -6,6 +6,7 @@ SHELL := /bin/bash
 PYTHON := .venv/bin/python
 PG_DEFAULT_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 XVFB := xvfb-run -a -s "-screen 0 1280x800x24"
 
 .PHONY: deps test demo bench lint clean
@@ -26,9 +27,9 @@ test: deps
 
 demo: deps
 	@if [[ -z "$${DISPLAY:-}" ]]; then \
-		$(XVFB) $(PYTHON) main.py demo; \
+		$(XVFB) $(PYTHON) main.py demo $(DEMO_ARGS); \
 	else \
-		$(PYTHON) main.py demo; \
+		$(PYTHON) main.py demo $(DEMO_ARGS); \
 	fi
 
 # Runs every benchmarks/*.py not starting with "_"; all run, then the target

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -73,6 +74,8 @@ def run_demo(
         f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
         f"persistence_location {root / 'broker'}/\nmax_queued_messages 100000\n"
         f"log_dest file {root / 'logs' / 'mosquitto.log'}\n"
+        # Started as root, Mosquitto drops to user "mosquitto", which cannot write here.
+        + ("user root\n" if os.geteuid() == 0 else "")
     )
     (root / "central.toml").write_text(
         f'[database]\nurl = "sqlite:///{root / "central.db"}"\n'
@@ -140,7 +143,13 @@ def run_demo(
 
         def stored() -> bool:
             out = subprocess.run([*stats_cmd, "--json"], capture_output=True, check=True)
-            return json.loads(out.stdout)["events_stored"] >= total
+            stats = json.loads(out.stdout)
+            # Every event stored, and every device has reported its outbox empty.
+            return (
+                stats["events_stored"] >= total
+                and all(d["queue_depth"] == 0 and d["state"] == "online" for d in stats["devices"])
+                and len(stats["devices"]) == devices
+            )
 
         _wait(f"{total} events at central", stored, 120, procs)
         print(subprocess.run(stats_cmd, capture_output=True, text=True, check=True).stdout)
@@ -155,11 +164,12 @@ def run_demo(
     except KeyboardInterrupt:
         return 0
     finally:
+        # One at a time, last started first: devices say goodbye while central and the
+        # broker are still there to hear it.
         for _, p in reversed(procs):
             if p.poll() is None:
                 p.terminate()
-        for _, p in reversed(procs):
             try:
-                p.wait(timeout=10)
+                p.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 p.kill()

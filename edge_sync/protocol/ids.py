@@ -6,7 +6,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 
-import uuid6
+import uuid_utils
 
 #: store, device and staff ids: safe as one MQTT topic level and as a file name.
 IDENT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -21,8 +21,13 @@ def is_ident(value: str) -> bool:
 
 
 def new_event_id() -> str:
-    """A UUIDv7: time-ordered, so ids sort roughly by creation and index well."""
-    return str(uuid6.uuid7())
+    """A UUIDv7: time-ordered, so ids sort by creation and index well.
+
+    uuid-utils (the Rust ``uuid`` crate) keeps ids monotonic with a counter inside
+    the millisecond instead of pushing the timestamp ahead during bursts, so the
+    time in an id stays the real time of creation.
+    """
+    return str(uuid_utils.uuid7())
 
 
 def new_id() -> str:

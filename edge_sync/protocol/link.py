@@ -303,9 +303,11 @@ class MqttLink:
                 self._drop(rc)
 
     def _drop(self, rc: MQTTErrorCode | None = None) -> None:
-        if rc is not None:
-            self.last_error = f"connection lost: {mqtt.error_string(rc)}"
         was = self._connected.is_set()
+        # Keep a refusal's reason (bad password, not authorised): it says more than
+        # the connection loss that follows it.
+        if rc is not None and (was or self.last_error is None):
+            self.last_error = f"connection lost: {mqtt.error_string(rc)}"
         self._connected.clear()
         if self._client.socket() is not None:
             with contextlib.suppress(Exception):
@@ -344,7 +346,7 @@ class MqttLink:
     ) -> None:
         was = self._connected.is_set()
         self._connected.clear()
-        if reason is not None and getattr(reason, "is_failure", False):
+        if was and reason is not None and getattr(reason, "is_failure", False):
             self.last_error = f"disconnected: {reason}"
         if was:
             self._notify_disconnect(self.last_error or str(reason))

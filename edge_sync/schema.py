@@ -1,0 +1,125 @@
+"""edge.db's schema: the migrations that create and upgrade it, and the seq floor."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+
+from .errors import DatabaseTooNew
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def set_seq_floor(conn: sqlite3.Connection, floor: int) -> None:
+    """Make the next AUTOINCREMENT seq of ``outbox`` greater than ``floor``.
+
+    A fresh file starts its seqs at the current UNIX time in microseconds. A device whose
+    database was wiped, salvaged, or restored from an old copy then continues above every
+    seq it can have used before, because seqs advance by one per event, far slower than
+    a microsecond clock. This relies on a sane clock: a device that boots with its wall
+    clock far in the past could reuse seqs, which central's unique key on (device, seq) sees.
+    """
+    cur = conn.execute(
+        "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'outbox'", (floor,)
+    )
+    if cur.rowcount == 0:
+        conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)", (floor,))
+
+
+def _m1_outbox(conn: sqlite3.Connection) -> None:
+    statements = [
+        # payload is the event's exact wire JSON; size = len(payload). AUTOINCREMENT (unlike a
+        # plain rowid) never hands out a seq again, also after the highest rows are deleted.
+        """CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            priority TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            size INTEGER NOT NULL,
+            enqueued_at REAL NOT NULL)""",
+        """CREATE TABLE outbox_meta (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            rows INTEGER NOT NULL DEFAULT 0,
+            bytes INTEGER NOT NULL DEFAULT 0,
+            critical_rows INTEGER NOT NULL DEFAULT 0,
+            critical_bytes INTEGER NOT NULL DEFAULT 0,
+            dead_letters INTEGER NOT NULL DEFAULT 0)""",
+        "INSERT INTO outbox_meta (id) VALUES (1)",
+        # events dropped by the caps, per type (a dropped new event counts too)
+        "CREATE TABLE outbox_evicted (type TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID",
+        """CREATE TABLE dead_letter (
+            seq INTEGER PRIMARY KEY,
+            event_id TEXT,
+            type TEXT,
+            payload BLOB,
+            reason TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            at REAL NOT NULL)""",
+        "CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+        # The counters are kept by triggers so that every path that adds or removes rows
+        # (enqueue, eviction, ack, salvage, a person with the sqlite3 shell) keeps them right,
+        # and enqueue reads them instead of running COUNT(*).
+        """CREATE TRIGGER outbox_ai AFTER INSERT ON outbox BEGIN
+            UPDATE outbox_meta SET rows = rows + 1, bytes = bytes + NEW.size,
+                critical_rows = critical_rows + (NEW.priority = 'critical'),
+                critical_bytes = critical_bytes + iif(NEW.priority = 'critical', NEW.size, 0)
+            WHERE id = 1;
+        END""",
+        """CREATE TRIGGER outbox_ad AFTER DELETE ON outbox BEGIN
+            UPDATE outbox_meta SET rows = rows - 1, bytes = bytes - OLD.size,
+                critical_rows = critical_rows - (OLD.priority = 'critical'),
+                critical_bytes = critical_bytes - iif(OLD.priority = 'critical', OLD.size, 0)
+            WHERE id = 1;
+        END""",
+        """CREATE TRIGGER outbox_au AFTER UPDATE OF size, priority ON outbox BEGIN
+            UPDATE outbox_meta SET bytes = bytes - OLD.size + NEW.size,
+                critical_rows = critical_rows - (OLD.priority = 'critical')
+                    + (NEW.priority = 'critical'),
+                critical_bytes = critical_bytes - iif(OLD.priority = 'critical', OLD.size, 0)
+                    + iif(NEW.priority = 'critical', NEW.size, 0)
+            WHERE id = 1;
+        END""",
+        """CREATE TRIGGER dead_letter_ai AFTER INSERT ON dead_letter BEGIN
+            UPDATE outbox_meta SET dead_letters = dead_letters + 1 WHERE id = 1;
+        END""",
+        """CREATE TRIGGER dead_letter_ad AFTER DELETE ON dead_letter BEGIN
+            UPDATE outbox_meta SET dead_letters = dead_letters - 1 WHERE id = 1;
+        END""",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+    set_seq_floor(conn, now_us())
+
+
+#: Applied in order; ``PRAGMA user_version`` is the number applied so far and is bumped in
+#: the same transaction as each migration. Append only; never edit a released migration.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_outbox]
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    while True:
+        if user_version(conn) > len(MIGRATIONS):
+            raise DatabaseTooNew(
+                f"edge.db has schema version {user_version(conn)}; "
+                f"this version of omnikiosk knows up to {len(MIGRATIONS)}"
+            )
+        if user_version(conn) == len(MIGRATIONS):
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = user_version(conn)  # again under the write lock: another process may
+            if version < len(MIGRATIONS):  # have migrated while we waited for it
+                MIGRATIONS[version](conn)
+                conn.execute(f"PRAGMA user_version = {version + 1:d}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
