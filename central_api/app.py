@@ -28,6 +28,10 @@ def create_app(engine: Engine, ingest: IngestService | None = None) -> FastAPI:
             checks["mqtt"] = (
                 "ok" if ingest.healthy else f"down: {ingest.link.last_error or 'connecting'}"
             )
+            # e.g. "retrying: database: database or disk is full" (nothing is acked meanwhile)
+            checks["ingest"] = (
+                "ok" if ingest.last_error is None else f"retrying: {ingest.last_error}"
+            )
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse(
             {"status": "ok" if ok else "degraded", "version": VERSION, "checks": checks},

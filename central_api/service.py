@@ -114,10 +114,11 @@ class IngestService:
                 self._commit_and_ack(pending)
                 pending = []
                 backoff = 0.1
+                self.last_error = None
             except Exception as err:
                 if is_retryable(err):
                     # Database away, busy or full: keep the group (nothing was acked), retry.
-                    self.last_error = f"database: {err}"
+                    self.last_error = f"database: {getattr(err, 'orig', None) or err}"
                     log.warning("ingest commit failed, retrying in %.1fs: %s", backoff, err)
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, 10.0)

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
+from central_api.store.tables import devices
 from tests.support.broker import Broker
 from tests.support.ports import free_port
 from tests.support.procs import Proc
@@ -120,6 +121,13 @@ class Spine:
             except Exception:
                 return 0  # not migrated yet
 
+    def central_has(self, event_id: str) -> bool:
+        with self._engine.connect() as c:
+            return (
+                c.execute(text("SELECT 1 FROM events WHERE id = :i"), {"i": event_id}).first()
+                is not None
+            )
+
     def central_events(self) -> tuple[int, int, Counter[str]]:
         with self._engine.connect() as c:
             total, distinct = c.execute(
@@ -146,12 +154,10 @@ class Spine:
         return int(v or 0)
 
     def device_row(self) -> dict:
+        """Through the table definition, so JSON and time columns decode as central's do."""
+        query = select(devices).where(devices.c.device_id == self.device)
         with self._engine.connect() as c:
-            row = (
-                c.execute(text("SELECT * FROM devices WHERE device_id = :d"), {"d": self.device})
-                .mappings()
-                .first()
-            )
+            row = c.execute(query).mappings().first()
         return dict(row) if row else {}
 
     def dead_letters(self) -> list[dict]:
