@@ -47,7 +47,7 @@ class Mosquitto:
         user = "user root\n" if os.geteuid() == 0 else ""
         conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            f"max_queued_messages 1000000\nlog_dest file {self.dir / 'mosquitto.log'}\n{user}"
+            f"max_queued_messages 1000000\nset_tcp_nodelay true\nlog_dest file {self.dir / 'mosquitto.log'}\n{user}"
         )
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.proc = subprocess.Popen(

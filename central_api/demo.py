@@ -72,7 +72,7 @@ def run_demo(
     mqtt_port, api_port = _free_port(), _free_port()
     (root / "broker" / "mosquitto.conf").write_text(
         f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-        f"persistence_location {root / 'broker'}/\nmax_queued_messages 100000\n"
+        f"persistence_location {root / 'broker'}/\nmax_queued_messages 100000\nset_tcp_nodelay true\n"
         f"log_dest file {root / 'logs' / 'mosquitto.log'}\n"
         # Started as root, Mosquitto drops to user "mosquitto", which cannot write here.
         + ("user root\n" if os.geteuid() == 0 else "")

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from . import clock
 from .config import DeviceConfig
+from .nudge import NudgeListener
 from .outbox import Outbox
 from .protocol import Ack, Heartbeat, Status, dumps, topics, utcnow
 from .protocol.link import LinkOptions, MqttLink, NotConnected, Publication
@@ -63,6 +64,7 @@ class SyncDaemon:
         d = cfg.device
         self.store_id, self.device_id = d.store_id, d.id
         self.outbox = Outbox.from_config(cfg)
+        self._nudges = NudgeListener(cfg.db_path, self._wake_up)
         self.boot_id = clock.boot_id()
         self.started = time.monotonic()
         self._acks: queue.Queue[bytes] = queue.Queue()
@@ -106,9 +108,12 @@ class SyncDaemon:
         if self.outbox.recovery is not None:
             log.warning("edge.db was corrupt and has been salvaged: %s", self.outbox.recovery)
         self.link.start()
+        self._nudges.start()
         poll = self.cfg.sync.poll_interval_ms / 1000
         try:
             while not self._stop.is_set():
+                # Cleared before the work: a nudge that lands during _tick is not lost.
+                self._wake.clear()
                 try:
                     self._tick()
                 except Exception:
@@ -116,7 +121,6 @@ class SyncDaemon:
                     log.exception("sync loop error; retrying")
                     self._stop.wait(min(1.0, poll * 10))
                 self._wake.wait(poll)
-                self._wake.clear()
         finally:
             self._shutdown()
 
@@ -124,7 +128,11 @@ class SyncDaemon:
         self._stop.set()
         self._wake.set()
 
+    def _wake_up(self) -> None:
+        self._wake.set()
+
     def _shutdown(self) -> None:
+        self._nudges.close()
         self._drain_acks()
         self.link.stop(
             final=[

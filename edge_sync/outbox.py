@@ -20,6 +20,7 @@ from .caps import COUNT_EVICTED, Fill, evict_oldest, room_needed
 from .config import DeviceConfig
 from .db import BUSY_TIMEOUT_MS, RecoveryInfo, open_edge_db
 from .errors import EdgeError, EventRejected, OutboxFull, from_sqlite
+from .nudge import Nudger
 from .protocol import (
     MAX_EVENT_BYTES,
     REGISTRY,
@@ -126,6 +127,7 @@ class Outbox:
         self._evicted_upto = 0
         conn, self.recovery = open_edge_db(self.path)
         self._conn: sqlite3.Connection | None = conn
+        self._nudger = Nudger(self.path)
 
     @classmethod
     def from_config(cls, cfg: DeviceConfig) -> Outbox:
@@ -209,6 +211,8 @@ class Outbox:
                     conn.execute(COUNT_EVICTED, (type, 1))
                 conn.execute("COMMIT")
                 self._evicted_upto = evicted_upto
+                if stored:
+                    self._nudger.nudge()  # the daemon sends it now, not at its next poll
             except BaseException as err:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -359,6 +363,7 @@ class Outbox:
 
     def close(self) -> None:
         with self._lock:
+            self._nudger.close()
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None

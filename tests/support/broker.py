@@ -75,6 +75,7 @@ class Broker:
             "autosave_interval 1",
             "max_queued_messages 100000",
             "max_inflight_messages 100",
+            "set_tcp_nodelay true",
             f"log_dest file {self.log_path}",
             # One type per line: Mosquitto reads only the first word of a log_type line.
             "log_type error",
