@@ -101,6 +101,20 @@ def check_event(
     return ValidEvent(event=event, data=data)
 
 
+def _reject_all(out: BatchCheck, events: Any, reason: DeadLetterReason, detail: str) -> BatchCheck:
+    """Answer every event that has a seq with one reason; with none, the whole message."""
+    out.fatal, out.fatal_detail = None, ""
+    for raw in events if isinstance(events, list) else []:
+        seq = _seq_of(raw)
+        if seq is not None:
+            out.rejected.append(
+                RejectedEvent(Rejection(seq=seq, reason=reason, detail=detail), raw)
+            )
+    if not out.rejected:
+        out.fatal, out.fatal_detail = reason, detail
+    return out
+
+
 def check_batch(payload: bytes, topic: UpTopic, registry: Registry = REGISTRY) -> BatchCheck:
     out = BatchCheck()
     if len(payload) > MAX_BATCH_BYTES:
@@ -122,41 +136,10 @@ def check_batch(payload: bytes, topic: UpTopic, registry: Registry = REGISTRY) -
         out.fatal_detail = describe_validation_error(err)
         # Salvage: events that carry a seq can still be answered one by one.
         events = doc.get("events") if isinstance(doc, dict) else None
-        if not isinstance(events, list):
-            return out
-        out.fatal = None
-        batch_level = out.fatal_detail
-        for raw in events:
-            seq = _seq_of(raw)
-            if seq is not None:
-                out.rejected.append(
-                    RejectedEvent(
-                        Rejection(
-                            seq=seq, reason=DeadLetterReason.INVALID_BATCH, detail=batch_level
-                        ),
-                        raw,
-                    )
-                )
-        if not out.rejected:
-            out.fatal = DeadLetterReason.INVALID_BATCH
-            out.fatal_detail = batch_level
-        return out
+        return _reject_all(out, events, DeadLetterReason.INVALID_BATCH, out.fatal_detail)
     if batch.device_id != topic.device_id or batch.store_id != topic.store_id:
         detail = f"batch says {batch.store_id}/{batch.device_id}, topic says {topic.store_id}/{topic.device_id}"
-        for raw in batch.events:
-            seq = _seq_of(raw)
-            if seq is not None:
-                out.rejected.append(
-                    RejectedEvent(
-                        Rejection(
-                            seq=seq, reason=DeadLetterReason.DEVICE_TOPIC_MISMATCH, detail=detail
-                        ),
-                        raw,
-                    )
-                )
-        if not out.rejected:
-            out.fatal, out.fatal_detail = DeadLetterReason.DEVICE_TOPIC_MISMATCH, detail
-        return out
+        return _reject_all(out, batch.events, DeadLetterReason.DEVICE_TOPIC_MISMATCH, detail)
     seen: set[int] = set()
     for raw in batch.events:
         result = check_event(raw, topic, registry)

@@ -1,0 +1,98 @@
+"""Online touchpoints (email, web, shop) entering central over HTTP.
+
+Same validation, dedup and effects as kiosk events, in the same envelope but with a
+``channel`` and a ``source`` instead of a device and a seq; dedup is by ``id``.
+The customer is named by ``customer_id`` (the shop's id) or ``email_sha256`` (never a
+plain address).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from .envelope import ShortId, TypeName, UuidText
+from .schemas import EventType, Priority, RefId, Registry, _Data
+
+Money = Annotated[float, Field(ge=0, le=10_000_000)]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class EmailOpened(_Data):
+    campaign_id: RefId
+    message_id: RefId
+
+
+class EmailClicked(_Data):
+    campaign_id: RefId
+    message_id: RefId
+    url: Url
+
+
+class WebVisited(_Data):
+    url: Url
+    campaign_id: RefId | None = None
+    referrer: Url | None = None
+
+
+class CartUpdated(_Data):
+    cart_id: RefId
+    items: int = Field(ge=0)
+    value: Money
+
+
+class CheckoutStarted(_Data):
+    cart_id: RefId
+    value: Money
+
+
+class OrderPlaced(_Data):
+    order_id: RefId
+    value: Money
+    items: int = Field(ge=1)
+    #: click-and-collect: the store the customer will pick up in
+    pickup_store_id: RefId | None = None
+    cart_id: RefId | None = None
+
+
+class ReviewPosted(_Data):
+    rating: int = Field(ge=1, le=5)
+    order_id: RefId | None = None
+
+
+C = Priority.CRITICAL
+ONLINE_REGISTRY = Registry(
+    [
+        EventType("email.opened", 1, EmailOpened, C),
+        EventType("email.clicked", 1, EmailClicked, C),
+        EventType("web.visited", 1, WebVisited, C),
+        EventType("cart.updated", 1, CartUpdated, C),
+        EventType("checkout.started", 1, CheckoutStarted, C),
+        EventType("order.placed", 1, OrderPlaced, C),
+        EventType("review.posted", 1, ReviewPosted, C),
+    ]
+)
+
+
+class OnlineEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: UuidText
+    type: TypeName
+    v: int = Field(ge=1, le=1000)
+    occurred_at: AwareDatetime
+    channel: Literal["email", "web", "app", "pos"]
+    #: the sending system, e.g. "esp" or "shop"
+    source: ShortId
+    customer_id: RefId | None = None
+    email_sha256: Sha256 | None = None
+    session_id: ShortId | None = None
+    data: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _someone(self) -> OnlineEvent:
+        if self.customer_id is None and self.email_sha256 is None:
+            raise ValueError("an online event names its customer: customer_id or email_sha256")
+        return self
