@@ -1,0 +1,1 @@
+"""The pure scoring, grading and threshold engine (no database)."""
