@@ -2,6 +2,8 @@
 
     python main.py central [--config FILE] [--role all|api|ingest]
     python main.py central stats [--config FILE] [--json]
+    python main.py central create-key --role admin|marketer|integration [--name NAME] [--config FILE]
+    python main.py central revoke-key KEY_ID [--config FILE]
     python main.py edge --config FILE
     python main.py edge simulate --config FILE --count N [--rate R] [--seed S]
     python main.py config validate FILE [--kind device|central]
@@ -33,6 +35,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     stats.add_argument("--config", dest="stats_config")
     stats.add_argument("--json", action="store_true")
+    ckey = csub.add_parser(
+        "create-key", help="create an API key for the HTTP API and print it (shown once)"
+    )
+    ckey.add_argument("--role", required=True, choices=["admin", "marketer", "integration"])
+    ckey.add_argument("--name", help="who or what uses the key")
+    ckey.add_argument("--config", dest="key_config", metavar="FILE")
+    rkey = csub.add_parser("revoke-key", help="revoke an API key by its id")
+    rkey.add_argument("key_id", help="the 16 hex digits after omk_")
+    rkey.add_argument("--config", dest="key_config", metavar="FILE")
 
     edge = sub.add_parser("edge", help="run the device's sync daemon, or edge tools")
     edge.add_argument("--config", help="device TOML config")
@@ -85,11 +96,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "central":
-        from central_api.cli import print_stats, run_central
+        from central_api.cli import create_api_key, print_stats, revoke_api_key, run_central
         from central_api.config import load_central_config
 
         if args.central_cmd == "stats":
             return print_stats(load_central_config(args.stats_config or args.config), args.json)
+        if args.central_cmd == "create-key":
+            cfg = load_central_config(args.key_config or args.config)
+            return create_api_key(cfg, args.role, args.name)
+        if args.central_cmd == "revoke-key":
+            cfg = load_central_config(args.key_config or args.config)
+            return revoke_api_key(cfg, args.key_id)
         return run_central(load_central_config(args.config), args.role)
     if args.cmd == "edge":
         from edge_sync.config import load_device_config

@@ -1,4 +1,4 @@
-"""Central's HTTP API. At this step: health only; Step 2 adds the authenticated API."""
+"""Central's HTTP API: ``/healthz`` (open) and the authenticated ``/api/v1`` routes."""
 
 from __future__ import annotations
 
@@ -8,13 +8,35 @@ from sqlalchemy import Engine, text
 
 from edge_sync.version import VERSION
 
+from .api import routes_devices, routes_keys, routes_stats
+from .api.errors import install_error_handlers
+from .api.middleware import MAX_BODY_BYTES, BodyLimitMiddleware, CatchAllMiddleware
+from .api.openapi import install_openapi
 from .service import IngestService
 
+DESCRIPTION = """\
+Every `/api/v1` route needs an API key as `Authorization: Bearer omk_<key id>_<secret>`
+(create one with `python main.py central create-key --role ROLE`). Roles: `admin` (every
+route), `marketer`, `integration`. Errors are RFC 9457 `application/problem+json`. Lists
+are paginated: `?limit=` (1..500, default 50) and `?cursor=` set to the previous page's
+`next`.
+"""
 
-def create_app(engine: Engine, ingest: IngestService | None = None) -> FastAPI:
-    app = FastAPI(title="omnikiosk central", version=VERSION)
 
-    @app.get("/healthz")
+def create_app(
+    engine: Engine, ingest: IngestService | None = None, max_body_bytes: int = MAX_BODY_BYTES
+) -> FastAPI:
+    app = FastAPI(title="omnikiosk central", version=VERSION, description=DESCRIPTION)
+    app.state.engine = engine
+    install_error_handlers(app)
+    # Added last = outermost: the catch-all also sees what the body limit raises.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(CatchAllMiddleware)
+    for module in (routes_devices, routes_stats, routes_keys):
+        app.include_router(module.router)
+    install_openapi(app)
+
+    @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:
         """Ready when the database answers and (if this process ingests) MQTT is connected."""
         checks: dict[str, str] = {}

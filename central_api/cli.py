@@ -1,10 +1,11 @@
-"""``omnikiosk central …`` commands: run central, print its stats."""
+"""``omnikiosk central …`` commands: run central, print its stats, create and revoke API keys."""
 
 from __future__ import annotations
 
 import json
 import logging
 import signal
+import sys
 import threading
 
 from .config import CentralConfig
@@ -69,4 +70,44 @@ def print_stats(cfg: CentralConfig, as_json: bool) -> int:
     finally:
         engine.dispose()
     print(json.dumps(stats, indent=2, default=str) if as_json else format_stats(stats))
+    return 0
+
+
+def create_api_key(cfg: CentralConfig, role: str, name: str | None = None) -> int:
+    """Create an API key and print it once on stdout (only its hash is stored)."""
+    from .api.keys import InvalidKeySpec, create_key
+    from .store.db import make_engine, migrate
+
+    engine = make_engine(cfg.database.url)
+    try:
+        migrate(engine)
+        new = create_key(engine, role, name)
+    except InvalidKeySpec as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(new.key)
+    print(
+        f"created {role} key {new.info.key_id}: this is the only time it is shown",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def revoke_api_key(cfg: CentralConfig, key_id: str) -> int:
+    """Revoke an API key by its id; exit 1 when there is no such key or it was revoked."""
+    from .api.keys import KeyAlreadyRevoked, KeyNotFound, revoke_key
+    from .store.db import make_engine, migrate
+
+    engine = make_engine(cfg.database.url)
+    try:
+        migrate(engine)
+        revoke_key(engine, key_id)
+    except (KeyNotFound, KeyAlreadyRevoked) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"revoked key {key_id}")
     return 0

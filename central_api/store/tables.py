@@ -185,3 +185,24 @@ devices = Table(
 
 #: names kept in ``ingest_counters``
 COUNTER_NAMES = ("events_stored", "duplicates_ignored", "dead_letters", "messages")
+
+#: roles an API key can hold; ``admin`` may call every route
+API_KEY_ROLES = ("admin", "marketer", "integration")
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    # the public half of ``omk_<key_id>_<secret>``: shown in listings, used to revoke
+    Column("key_id", String(32), nullable=False),
+    # hex SHA-256 of the whole key; the key itself is never stored (see api/keys.py)
+    Column("secret_hash", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("name", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    # refreshed at most once a minute, so that using a key is not a write per request
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    PrimaryKeyConstraint("key_id"),
+    CheckConstraint("role IN ('admin', 'marketer', 'integration')", name="role"),
+    Index(None, "created_at", "key_id"),
+)
