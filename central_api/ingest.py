@@ -35,6 +35,7 @@ from central_api.domain.devices import (
     parse_heartbeat,
     parse_status,
 )
+from central_api.domain.profile_effects import ProfileEffects
 from central_api.store.db import write_transaction
 from central_api.store.dead_letters import dead_letter_row, insert_dead_letters, raw_text
 from central_api.store.events import EventKey, Outcome, Unstorable, event_row, insert_events
@@ -83,7 +84,7 @@ class Effect(Protocol):
     ) -> None: ...
 
 
-DEFAULT_EFFECTS: tuple[Effect, ...] = (DeviceTypeCounts(),)
+DEFAULT_EFFECTS: tuple[Effect, ...] = (DeviceTypeCounts(), ProfileEffects())
 
 
 #: SQLite reports missing tables and syntax errors as OperationalError too; only these pass

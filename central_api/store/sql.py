@@ -26,6 +26,11 @@ def insert_for(conn: Connection, table: Table) -> Any:
     raise ValueError(f"unsupported dialect {name!r}")
 
 
+def insert_ignore(conn: Connection, table: Table) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` on any unique key, in the connection's dialect."""
+    return insert_for(conn, table).on_conflict_do_nothing()
+
+
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

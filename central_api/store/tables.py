@@ -114,6 +114,7 @@ events = Table(
     PrimaryKeyConstraint("id"),
     UniqueConstraint("device_id", "seq"),
     Index(None, "type", "occurred_at"),
+    Index(None, "device_id", "session_id"),
 )
 
 dead_letters = Table(
@@ -206,3 +207,6 @@ api_keys = Table(
     CheckConstraint("role IN ('admin', 'marketer', 'integration')", name="role"),
     Index(None, "created_at", "key_id"),
 )
+
+# Step 2's tables live in their own module; importing it registers them on ``metadata``.
+from . import profile_tables as _profile_tables  # noqa: E402, F401

@@ -37,7 +37,7 @@ def event(
         "boot_id": "boot-1",
         "clock_synced": True,
         "session_id": "sess-1",
-        "data": dict(DATA[type_]),
+        "data": dict(DATA.get(type_, {})),
     }
     ev.update(over)
     return ev

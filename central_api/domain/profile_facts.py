@@ -1,0 +1,58 @@
+"""A profile's facts, read from the database: its kiosk events and online events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ..store.profile_tables import consents, online_events, profile_events
+from ..store.tables import events
+from .facts import Fact, ordered
+
+
+def _campaign(data: Mapping[str, Any]) -> str | None:
+    value = data.get("campaign_id")
+    return value if isinstance(value, str) else None
+
+
+def load_facts(conn: Connection, profile_id: str) -> list[Fact]:
+    """Every event attached to the profile, deduplicated and in derivation order."""
+    kiosk = conn.execute(
+        select(
+            events.c.id, events.c.type, events.c.v, events.c.occurred_at, events.c.store_id,
+            events.c.device_id, events.c.session_id, events.c.data,
+        )
+        .join(profile_events, profile_events.c.event_id == events.c.id)
+        .where(profile_events.c.profile_id == profile_id)
+    ).all()  # fmt: skip
+    online = conn.execute(
+        select(
+            online_events.c.id, online_events.c.type, online_events.c.v,
+            online_events.c.occurred_at, online_events.c.channel, online_events.c.session_id,
+            online_events.c.data,
+        )
+        .join(profile_events, profile_events.c.event_id == online_events.c.id)
+        .where(profile_events.c.profile_id == profile_id)
+    ).all()  # fmt: skip
+    facts = [
+        Fact(r.id, r.type, r.v, r.occurred_at, "kiosk", r.store_id, r.device_id, r.session_id,
+             _campaign(r.data), r.data)
+        for r in kiosk
+    ] + [
+        Fact(r.id, r.type, r.v, r.occurred_at, r.channel, None, None, r.session_id,
+             _campaign(r.data), r.data)
+        for r in online
+    ]  # fmt: skip
+    return ordered(facts)
+
+
+def consent_state(conn: Connection, profile_id: str) -> dict[str, bool]:
+    """The latest decision per purpose, by (at, event_id): the same in any arrival order."""
+    latest: dict[str, tuple[Any, str, bool]] = {}
+    for r in conn.execute(select(consents).where(consents.c.profile_id == profile_id)):
+        key = (r.at, r.event_id, r.granted)
+        if r.purpose not in latest or key[:2] > latest[r.purpose][:2]:
+            latest[r.purpose] = key
+    return {purpose: v[2] for purpose, v in latest.items()}
