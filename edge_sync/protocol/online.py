@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from .envelope import ShortId, TypeName, UuidText
-from .schemas import EventType, Priority, RefId, Registry, _Data
+from .schemas import ConsentRecorded, EventType, Priority, RefId, Registry, _Data
 
 Money = Annotated[float, Field(ge=0, le=10_000_000)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -72,6 +72,8 @@ ONLINE_REGISTRY = Registry(
         EventType("checkout.started", 1, CheckoutStarted, C),
         EventType("order.placed", 1, OrderPlaced, C),
         EventType("review.posted", 1, ReviewPosted, C),
+        # the same consent record as at the kiosk, given on a web form or from an import
+        EventType("consent.recorded", 1, ConsentRecorded, C),
     ]
 )
 

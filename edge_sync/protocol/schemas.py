@@ -110,7 +110,8 @@ class ConsentRecorded(_Data):
     profile_id: RefId | None = None
     purpose: Literal["marketing", "analytics", "profiling"]
     granted: bool
-    method: Literal["kiosk_prompt", "staff"]
+    #: kiosk_prompt and staff at the kiosk; web_form, email_link and import from online sources
+    method: Literal["kiosk_prompt", "staff", "web_form", "email_link", "import"]
     text_version: RefId
 
 

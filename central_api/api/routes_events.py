@@ -1,0 +1,53 @@
+"""``POST /api/v1/events``: online touchpoints from email, web and shop systems."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
+
+from central_api.domain.online import MAX_EVENTS_PER_REQUEST, ingest_online
+from central_api.domain.profile_effects import default_active_rules
+
+from .auth import get_engine, guarded
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+
+class EventsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: each checked on its own, so one bad event does not hold back the rest
+    events: list[Any] = Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)
+
+
+class Rejected(BaseModel):
+    index: int
+    id: str | None
+    reason: str = Field(examples=["schema_violation"])
+    detail: str
+
+
+class EventsOut(BaseModel):
+    accepted: list[str]
+    #: already stored (a resend): not applied again
+    duplicates: list[str]
+    rejected: list[Rejected]
+
+
+@router.post(
+    "/events",
+    response_model=EventsOut,
+    summary="Ingest online touchpoints (idempotent by event id)",
+    **guarded("integration"),
+)
+def post_events(body: EventsIn, engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
+    result = ingest_online(engine, body.events, datetime.now(UTC), default_active_rules())
+    return {
+        "accepted": result.accepted,
+        "duplicates": result.duplicates,
+        "rejected": result.rejected,
+    }
