@@ -8,7 +8,7 @@ from sqlalchemy import Engine, text
 
 from edge_sync.version import VERSION
 
-from .api import routes_devices, routes_events, routes_keys, routes_stats
+from .api import routes_admin_profiles, routes_devices, routes_events, routes_keys, routes_stats
 from .api.errors import install_error_handlers
 from .api.middleware import MAX_BODY_BYTES, BodyLimitMiddleware, CatchAllMiddleware
 from .api.openapi import install_openapi
@@ -32,7 +32,7 @@ def create_app(
     # Added last = outermost: the catch-all also sees what the body limit raises.
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(CatchAllMiddleware)
-    for module in (routes_devices, routes_stats, routes_keys, routes_events):
+    for module in (routes_devices, routes_stats, routes_keys, routes_events, routes_admin_profiles):
         app.include_router(module.router)
     install_openapi(app)
 

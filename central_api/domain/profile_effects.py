@@ -188,7 +188,12 @@ def attach_to_order(conn: Connection, order_id: str, event_ids: Iterable[str]) -
 def recompute(conn: Connection, profile_id: str, active: ActiveRules, now: datetime) -> None:
     """Re-derive one profile from its facts and write what changed."""
     prof = conn.execute(select(profiles).where(profiles.c.id == profile_id)).first()
-    if prof is None or prof.status != "active":
+    if prof is None:
+        return
+    if prof.status != "active":
+        # Merged away: its history now counts for the survivor, never twice.
+        for table in (score_ledger, touchpoints, stages_reached, threshold_crossings):
+            conn.execute(delete(table).where(table.c.profile_id == profile_id))
         return
     facts = load_facts(conn, profile_id)
     allowed = consent_state(conn, profile_id).get(PROFILING, False)
