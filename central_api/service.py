@@ -74,6 +74,7 @@ class IngestService:
         if self._worker is not None:
             self._worker.join(timeout)
         self.link.stop(timeout=timeout)
+        log.info("ingest stopped: %d messages processed", self.processed_messages)
 
     @property
     def healthy(self) -> bool:
