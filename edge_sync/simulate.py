@@ -83,6 +83,16 @@ def session_events(rng: random.Random, staff_id: str) -> Iterator[tuple[str, dic
                 "token_hash": token_hash,
             },
         )
+        # Once linked, the kiosk asks whether the visit may count for their profile.
+        yield (
+            "consent.recorded",
+            {
+                "purpose": "profiling",
+                "granted": rng.random() < 0.7,
+                "method": "kiosk_prompt",
+                "text_version": "2026-10",
+            },
+        )
     elif roll < 0.35:
         yield (
             "qr.scanned",
