@@ -3,84 +3,22 @@
 from __future__ import annotations
 
 import json
-import random
 import re
-import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine, select
 
+from benchmarks._traffic import kiosk_batches
 from central_api.store.profile_tables import profiles, score_ledger, stages_reached, touchpoints
 from central_api.store.tables import device_type_counts, events
 from edge_sync.protocol import topics
-from edge_sync.simulate import session_events
 from tests.support import pg
 from tests.support.mqtt import MqttProbe
 from tests.support.waiting import wait_for
 
-T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
-
-def scenario(n_sessions: int = 120) -> list[bytes]:
-    """Deterministic kiosk traffic from 3 devices, with QR links and profiling consents."""
-    rng = random.Random(42)
-    batches: list[bytes] = []
-    seq = {d: 0 for d in ("s1-k1", "s1-k2", "s2-k1")}
-    pending: dict[str, list[dict]] = {d: [] for d in seq}
-    for n in range(n_sessions):
-        device = rng.choice(sorted(seq))
-        session = f"sess-{n}"
-        t = T0 + timedelta(minutes=17 * n)
-        steps = list(session_events(rng, "st-1"))
-        if rng.random() < 0.5:
-            profile = f"prof-{rng.randint(1, 30)}"
-            steps.insert(1, ("visit.linked", {"profile_id": profile, "method": "qr"}))
-            steps.insert(
-                2,
-                (
-                    "consent.recorded",
-                    {
-                        "purpose": "profiling",
-                        "granted": True,
-                        "method": "kiosk_prompt",
-                        "text_version": "v1",
-                    },
-                ),
-            )
-        for i, (type_, data) in enumerate(steps):
-            if type_ == "visit.linked" and "token_kind" in data and i > 2:
-                continue  # the simulator's own link: keep one link per session
-            seq[device] += 1
-            pending[device].append(
-                {
-                    "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                    "seq": seq[device],
-                    "type": type_,
-                    "v": 1,
-                    "store_id": device[:2],
-                    "device_id": device,
-                    "occurred_at": (t + timedelta(seconds=20 * i)).strftime(
-                        "%Y-%m-%dT%H:%M:%S.000Z"
-                    ),
-                    "mono_ns": i,
-                    "boot_id": "b",
-                    "clock_synced": True,
-                    "session_id": session,
-                    "data": data,
-                }
-            )
-            if len(pending[device]) == 25:
-                batches.append(_batch(device, pending[device]))
-                pending[device] = []
-    batches += [_batch(d, evs) for d, evs in pending.items() if evs]
-    return batches
-
-
-def _batch(device: str, evs: list[dict]) -> bytes:
-    return json.dumps(
-        {"batch_id": uuid.uuid4().hex, "device_id": device, "store_id": device[:2], "events": evs}
-    ).encode()
+def scenario() -> list[bytes]:
+    return kiosk_batches(120)
 
 
 def run(tmp_path, broker, spawn, url: str, workers: int, batches: list[bytes], name: str) -> dict:
