@@ -8,7 +8,17 @@ from sqlalchemy import Engine, text
 
 from edge_sync.version import VERSION
 
-from .api import routes_admin_profiles, routes_devices, routes_events, routes_keys, routes_stats
+from .api import (
+    routes_admin_profiles,
+    routes_devices,
+    routes_events,
+    routes_funnel,
+    routes_keys,
+    routes_profiles,
+    routes_rules,
+    routes_stats,
+    routes_webhooks,
+)
 from .api.errors import install_error_handlers
 from .api.middleware import MAX_BODY_BYTES, BodyLimitMiddleware, CatchAllMiddleware
 from .api.openapi import install_openapi
@@ -32,7 +42,12 @@ def create_app(
     # Added last = outermost: the catch-all also sees what the body limit raises.
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(CatchAllMiddleware)
-    for module in (routes_devices, routes_stats, routes_keys, routes_events, routes_admin_profiles):
+    for module in (
+        routes_devices, routes_stats, routes_keys, routes_events, routes_admin_profiles,
+        routes_rules, routes_webhooks,
+    ):  # fmt: skip
+        app.include_router(module.router)
+    for module in (routes_profiles, routes_funnel):
         app.include_router(module.router)
     install_openapi(app)
 

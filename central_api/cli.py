@@ -18,10 +18,14 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
     from .ingest import Ingestor
     from .service import IngestService
     from .store.db import make_engine, migrate
+    from .webhook_worker import WebhookWorker
 
     engine = make_engine(cfg.database.url)
     migrate(engine)
     log.info("central: database %s at schema head", engine.url.render_as_string(hide_password=True))
+    # Every central process sends due webhook deliveries (workers never take the same one).
+    webhooks = WebhookWorker(engine)
+    webhooks.start()
     service: IngestService | None = None
     if role in ("all", "ingest"):
         service = IngestService(cfg, Ingestor(engine))
@@ -55,6 +59,7 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
     finally:
         if service is not None:
             service.stop()
+        webhooks.stop()
         engine.dispose()
     return 0
 

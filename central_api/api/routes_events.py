@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
 from central_api.domain.online import MAX_EVENTS_PER_REQUEST, ingest_online
-from central_api.domain.profile_effects import default_active_rules
+from central_api.domain.rules_store import active_rules
 
 from .auth import get_engine, guarded
 
@@ -45,7 +45,9 @@ class EventsOut(BaseModel):
     **guarded("integration"),
 )
 def post_events(body: EventsIn, engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
-    result = ingest_online(engine, body.events, datetime.now(UTC), default_active_rules())
+    with engine.connect() as conn:
+        rules = active_rules(conn)
+    result = ingest_online(engine, body.events, datetime.now(UTC), rules)
     return {
         "accepted": result.accepted,
         "duplicates": result.duplicates,

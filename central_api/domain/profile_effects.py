@@ -13,7 +13,7 @@ same whatever order or grouping the events arrived in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,6 +44,7 @@ from .profile_facts import consent_state, load_facts
 from .rules import RuleSet, default_rules
 from .scoring import decay_anchor
 from .thresholds import derive_profile
+from .webhooks import enqueue_new_crossings
 
 #: the consent purpose scoring and journeys need
 PROFILING = "profiling"
@@ -72,13 +73,20 @@ def default_active_rules() -> ActiveRules:
     return _DEFAULT
 
 
+def stored_active_rules(conn: Connection) -> ActiveRules:
+    """The active stored rule set (or the built-in default), as of this transaction."""
+    from .rules_store import active_rules  # (rules_store imports this module)
+
+    return active_rules(conn)
+
+
 class ProfileEffects:
-    def __init__(self, rules: Any = default_active_rules) -> None:
+    def __init__(self, rules: Callable[[Connection], ActiveRules] = stored_active_rules) -> None:
         self._rules = rules
 
     def apply(self, conn: Connection, new_events: list[ValidEvent], received_at: datetime) -> None:
         touched = link_kiosk_events(conn, new_events)
-        active = self._rules()
+        active = self._rules(conn)
         for pid in sorted(touched):
             recompute(conn, pid, active, received_at)
 
@@ -218,6 +226,7 @@ def recompute(conn: Connection, profile_id: str, active: ActiveRules, now: datet
           "event_id": s.event_id, "campaign_id": s.campaign_id, "store_id": s.store_id}
          for s in stages],
     )  # fmt: skip
+    enqueue_new_crossings(conn, profile_id, found, rules, now)  # before the old rows go
     _replace(
         conn, threshold_crossings, profile_id,
         [{"profile_id": profile_id, "threshold_id": c.threshold_id, "event_id": c.event_id,

@@ -56,3 +56,49 @@ def consent_state(conn: Connection, profile_id: str) -> dict[str, bool]:
         if r.purpose not in latest or key[:2] > latest[r.purpose][:2]:
             latest[r.purpose] = key
     return {purpose: v[2] for purpose, v in latest.items()}
+
+
+def load_facts_many(conn: Connection, profile_ids: list[str]) -> dict[str, list[Fact]]:
+    """``load_facts`` for several profiles in two queries."""
+    out: dict[str, list[Fact]] = {p: [] for p in profile_ids}
+    if not profile_ids:
+        return out
+    kiosk = conn.execute(
+        select(
+            profile_events.c.profile_id, events.c.id, events.c.type, events.c.v,
+            events.c.occurred_at, events.c.store_id, events.c.device_id, events.c.session_id,
+            events.c.data,
+        )
+        .join(profile_events, profile_events.c.event_id == events.c.id)
+        .where(profile_events.c.profile_id.in_(profile_ids))
+    )  # fmt: skip
+    for r in kiosk:
+        out[r.profile_id].append(
+            Fact(r.id, r.type, r.v, r.occurred_at, "kiosk", r.store_id, r.device_id, r.session_id,
+                 _campaign(r.data), r.data)
+        )  # fmt: skip
+    online = conn.execute(
+        select(
+            profile_events.c.profile_id, online_events.c.id, online_events.c.type,
+            online_events.c.v, online_events.c.occurred_at, online_events.c.channel,
+            online_events.c.session_id, online_events.c.data,
+        )
+        .join(profile_events, profile_events.c.event_id == online_events.c.id)
+        .where(profile_events.c.profile_id.in_(profile_ids))
+    )  # fmt: skip
+    for r in online:
+        out[r.profile_id].append(
+            Fact(r.id, r.type, r.v, r.occurred_at, r.channel, None, None, r.session_id,
+                 _campaign(r.data), r.data)
+        )  # fmt: skip
+    return {p: ordered(f) for p, f in out.items()}
+
+
+def consent_state_many(conn: Connection, profile_ids: list[str]) -> dict[str, dict[str, bool]]:
+    latest: dict[str, dict[str, tuple[Any, str, bool]]] = {p: {} for p in profile_ids}
+    if profile_ids:
+        for r in conn.execute(select(consents).where(consents.c.profile_id.in_(profile_ids))):
+            cur = latest[r.profile_id].get(r.purpose)
+            if cur is None or (r.at, r.event_id) > cur[:2]:
+                latest[r.profile_id][r.purpose] = (r.at, r.event_id, r.granted)
+    return {p: {k: v[2] for k, v in d.items()} for p, d in latest.items()}

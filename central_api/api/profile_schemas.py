@@ -1,0 +1,235 @@
+"""Response models of the profile routes (``routes_profiles``), so OpenAPI documents them,
+and the query types they share with ``routes_funnel``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+
+from central_api.domain.facts import Fact
+from central_api.domain.journey_rules import FindingKind, Stage
+from central_api.domain.rules import GradeLetter
+
+from .schemas import Timestamp
+
+#: PostgreSQL text cannot hold NUL: a query parameter pattern that refuses it (422, not 500)
+PLAIN = r"^[^\x00]*$"
+
+
+def _utc(v: datetime) -> datetime:
+    try:
+        return v.astimezone(UTC)
+    except OverflowError:  # year 1 at +05:00, year 9999 at −05:00
+        raise ValueError("out of range once converted to UTC") from None
+
+
+#: an RFC 3339 time with an offset (``Z`` or ``±hh:mm``), as UTC; naive times are refused
+UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
+
+#: the profile row's fields shown by ``GET /profiles/{id}`` (and the export)
+PROFILE_FIELDS = (
+    "id", "status", "merged_into", "created_at", "updated_at", "attributes", "grade",
+    "lifecycle_stage", "funnel_stage",
+)  # fmt: skip
+#: the derivation's cached values, shown only in the export
+EXPORT_EXTRA_FIELDS = ("score_raw", "score_ref_sum", "score_ref_at", "rules_version")
+
+
+class ProfileSummary(BaseModel):
+    id: str = Field(examples=["p-3f9c0a7d51e2b8461a2b"])
+    grade: GradeLetter | None = Field(description="fit grade; null without profiling consent")
+    lifecycle_stage: str | None = Field(description="set by the rules' thresholds, e.g. mql")
+    funnel_stage: Stage | None = Field(description="the furthest funnel stage reached")
+    score: float = Field(description="behavioural score, decayed to now")
+    score_raw: int = Field(description="the sum of the ledger's points, without decay")
+    updated_at: Timestamp
+
+
+class Alias(BaseModel):
+    kind: str = Field(examples=["customer_id", "email_sha256"])
+    value: str
+    created_at: Timestamp
+
+
+class Consent(BaseModel):
+    purpose: str = Field(examples=["profiling"])
+    granted: bool
+    at: Timestamp
+    event_id: str = Field(description="the event that recorded the decision")
+
+
+class StageOut(BaseModel):
+    stage: Stage
+    first_reached_at: Timestamp
+    event_id: str = Field(description="the event that reached it")
+    campaign_id: str | None = Field(description="the campaign credited with it")
+    store_id: str | None
+
+
+class Totals(BaseModel):
+    total_raw: int
+    total_decayed: float
+    by_group_raw: dict[str, int] = Field(description="every group the rules name, 0 if empty")
+    by_group_decayed: dict[str, float]
+
+
+class ScoreNow(Totals):
+    at: Timestamp
+    rules_version: str = Field(description="the rules whose half-life decayed it")
+
+
+class ProfileBase(BaseModel):
+    id: str
+    status: Literal["active", "merged"]
+    merged_into: str | None = Field(description="the survivor, when status is merged")
+    created_at: Timestamp
+    updated_at: Timestamp
+    attributes: dict[str, Any] = Field(description="fit attributes the grade is computed from")
+    grade: GradeLetter | None
+    lifecycle_stage: str | None
+    funnel_stage: Stage | None
+
+
+class ProfileDetail(ProfileBase):
+    aliases: list[Alias]
+    consents: list[Consent] = Field(description="the latest decision per purpose")
+    stages: list[StageOut] = Field(description="funnel stages reached, in funnel order")
+    score: ScoreNow = Field(description="exact, from the ledger, as of now")
+
+
+class LedgerLineOut(BaseModel):
+    event_id: str
+    rule_id: str
+    rules_version: str
+    group: str
+    points: int
+    occurred_at: Timestamp
+    decayed: float = Field(description="this line's contribution to total_decayed at `at`")
+
+
+class ScoreExplanation(BaseModel):
+    profile_id: str
+    at: Timestamp
+    rules_version: str
+    half_life_days: float
+    lines: list[LedgerLineOut] = Field(
+        description="lines with occurred_at <= at, in (occurred_at, event_id, rule_id) order"
+    )
+    later_lines: int = Field(description="lines left out because they occurred after `at`")
+    totals: Totals = Field(
+        description="total_raw is the sum of the lines' points, total_decayed the correctly "
+        "rounded sum (math.fsum) of their decayed values; likewise per group"
+    )
+
+
+class TouchpointOut(BaseModel):
+    occurred_at: Timestamp
+    channel: str = Field(examples=["kiosk", "email", "web"])
+    task: str = Field(examples=["search", "browse", "pickup"])
+    device_id: str | None
+    store_id: str | None
+    campaign_id: str | None
+    event_id: str
+
+
+class FindingOut(BaseModel):
+    kind: FindingKind
+    at: Timestamp
+    event_id: str = Field(description="the event the finding is about")
+    detail: dict[str, str | int | float | bool | None]
+
+
+class JourneyOut(BaseModel):
+    profile_id: str
+    now: Timestamp = Field(description="friction windows are judged as of this time")
+    touchpoints: list[TouchpointOut]
+    stages: list[StageOut]
+    current_stage: Stage | None
+    friction: list[FindingOut]
+    withheld: str | None = Field(
+        description="why the journey is empty: the profile has no profiling consent; "
+        "null when the journey is shown"
+    )
+
+
+class ExportProfile(ProfileBase):
+    score_raw: float
+    score_ref_sum: float
+    score_ref_at: Timestamp | None
+    rules_version: str | None
+
+
+class LedgerRow(BaseModel):
+    id: int
+    event_id: str
+    rule_id: str
+    rules_version: str
+    score_group: str
+    points: float
+    occurred_at: Timestamp
+
+
+class SessionRow(BaseModel):
+    device_id: str
+    session_id: str
+    event_id: str
+    linked_at: Timestamp
+
+
+class OrderRow(BaseModel):
+    order_id: str
+    event_id: str
+    placed_at: Timestamp
+    pickup_store_id: str | None
+
+
+class CrossingRow(BaseModel):
+    threshold_id: str
+    event_id: str
+    at: Timestamp
+    score: float
+    stage: str | None
+
+
+class MergeRow(BaseModel):
+    id: int
+    survivor_id: str
+    merged_id: str
+    at: Timestamp
+    reason: str
+    undone_at: Timestamp | None
+
+
+class FactOut(BaseModel):
+    event_id: str
+    type: str
+    v: int
+    occurred_at: Timestamp
+    channel: str
+    store_id: str | None
+    device_id: str | None
+    session_id: str | None
+    campaign_id: str | None
+    data: dict[str, Any]
+
+
+class ProfileExport(BaseModel):
+    exported_at: Timestamp
+    profile: ExportProfile
+    aliases: list[Alias]
+    consents: list[Consent] = Field(description="every decision, oldest first")
+    sessions: list[SessionRow] = Field(description="kiosk sessions linked to the profile")
+    orders: list[OrderRow]
+    ledger: list[LedgerRow]
+    touchpoints: list[TouchpointOut]
+    stages: list[StageOut]
+    crossings: list[CrossingRow]
+    merges: list[MergeRow]
+    facts: list[FactOut] = Field(description="the events attached to the profile")
+
+
+def fact_doc(fact: Fact) -> dict[str, Any]:
+    return asdict(fact)
