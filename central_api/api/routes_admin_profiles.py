@@ -11,7 +11,8 @@ from sqlalchemy import Engine
 
 from central_api.domain.erasure import erase_profile
 from central_api.domain.identity import IdentityError, UnknownProfile, merge, undo_merge
-from central_api.domain.profile_effects import default_active_rules, recompute
+from central_api.domain.profile_effects import recompute_all
+from central_api.domain.rules_store import active_rules
 from central_api.store.db import write_transaction
 
 from .auth import get_engine, guarded
@@ -63,8 +64,7 @@ def post_merge(body: MergeIn, engine: Annotated[Engine, Depends(get_engine)]) ->
     try:
         with write_transaction(engine) as conn:
             out = merge(conn, body.profile_ids[0], body.profile_ids[1], body.reason, now)
-            for pid in (out["survivor"], out["merged"]):
-                recompute(conn, pid, default_active_rules(), now)
+            recompute_all(conn, [out["survivor"], out["merged"]], active_rules(conn), now)
     except IdentityError as err:
         raise _problem(err) from None
     return out
@@ -81,8 +81,7 @@ def post_undo(merge_id: int, engine: Annotated[Engine, Depends(get_engine)]) -> 
     try:
         with write_transaction(engine) as conn:
             out = undo_merge(conn, merge_id, now)
-            for pid in (out["survivor"], out["restored"]):
-                recompute(conn, pid, default_active_rules(), now)
+            recompute_all(conn, [out["survivor"], out["restored"]], active_rules(conn), now)
     except IdentityError as err:
         raise _problem(err) from None
     return out

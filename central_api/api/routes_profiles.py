@@ -18,9 +18,10 @@ from sqlalchemy import Connection, Engine, Row, func, or_, select
 from central_api.domain import friction
 from central_api.domain.identity import live_profile
 from central_api.domain.journey_rules import STAGE_INDEX, Stage
-from central_api.domain.profile_effects import PROFILING, ActiveRules, default_active_rules
+from central_api.domain.profile_effects import PROFILING, ActiveRules
 from central_api.domain.profile_facts import consent_state, load_facts
 from central_api.domain.rules import GradeLetter
+from central_api.domain.rules_store import active_rules
 from central_api.domain.scoring import LedgerLine, decayed_at, explain, score_totals
 from central_api.store.profile_tables import (
     consents,
@@ -47,10 +48,11 @@ _LISTING = "profiles"
 ID_MAX = 64  # profiles.id is String(64)
 
 
-def get_active_rules() -> ActiveRules:
-    """The rules scores decay by and journeys are judged with (a dependency, so a rules
-    store or a test can override it)."""
-    return default_active_rules()
+def get_active_rules(engine: Annotated[Engine, Depends(get_engine)]) -> ActiveRules:
+    """The active stored rules, which scores decay by and journeys are judged with (a
+    dependency, so a test can override it)."""
+    with engine.connect() as conn:
+        return active_rules(conn)
 
 
 Rules = Annotated[ActiveRules, Depends(get_active_rules)]

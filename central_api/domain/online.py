@@ -27,7 +27,7 @@ from ..store.dead_letters import dead_letter_row, insert_dead_letters
 from ..store.profile_tables import online_events, order_events, orders, profile_aliases
 from ..store.sql import insert_for, insert_ignore
 from .identity import attach, live_profile, resolve_alias
-from .profile_effects import ActiveRules, recompute, record_consent
+from .profile_effects import ActiveRules, recompute_all, record_consent
 
 SOURCE_TOPIC = "http:/api/v1/events"
 MAX_EVENTS_PER_REQUEST = 1000
@@ -106,8 +106,7 @@ def ingest_online(
                 continue
             result.accepted.append(ev.id)
             touched |= _link(conn, ev, data)
-        for pid in sorted(touched):
-            recompute(conn, pid, active, received_at)
+        recompute_all(conn, touched, active, received_at)
     return result
 
 

@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, delete, select, tuple_, update
+from sqlalchemy import Connection, select, tuple_
 
 from edge_sync.protocol import ValidEvent
 
@@ -27,23 +26,15 @@ from ..store.profile_tables import (
     consents,
     order_events,
     orders,
-    profiles,
-    score_ledger,
+    profile_events,
     session_links,
-    stages_reached,
-    threshold_crossings,
-    touchpoints,
 )
 from ..store.sql import add_counts, insert_ignore
 from ..store.tables import events
+from .derive_many import recompute_many
 from .identity import attach, detach, ensure_profile, link_session, live_profile
 from .journey_rules import DEFAULT_JOURNEY_RULES, JourneyRules
-from .journeys import stage_history
-from .journeys import touchpoints as journey_touchpoints
-from .profile_facts import consent_state, load_facts
 from .rules import RuleSet, default_rules
-from .scoring import decay_anchor
-from .thresholds import derive_profile
 from .webhooks import enqueue_new_crossings
 
 #: the consent purpose scoring and journeys need
@@ -86,9 +77,8 @@ class ProfileEffects:
 
     def apply(self, conn: Connection, new_events: list[ValidEvent], received_at: datetime) -> None:
         touched = link_kiosk_events(conn, new_events)
-        active = self._rules(conn)
-        for pid in sorted(touched):
-            recompute(conn, pid, active, received_at)
+        if touched:
+            recompute_all(conn, touched, self._rules(conn), received_at)
 
 
 def _session_events(conn: Connection, device_id: str, session_id: str) -> list[str]:
@@ -134,11 +124,13 @@ def link_kiosk_events(conn: Connection, new_events: list[ValidEvent]) -> set[str
         )
         owners = {(r.device_id, r.session_id): live_profile(conn, r.profile_id) for r in rows}
     scans: dict[tuple[str, str, str], int] = {}
+    linked: list[dict[str, str]] = []  # attached in one statement below
+    pickups: dict[str, list[str]] = {}
     for ve in new_events:
         ev, data = ve.event, ve.data
         owner = owners.get((ev.device_id, ev.session_id)) if ev.session_id else None
         if owner is not None:
-            attach(conn, owner, [ev.id])
+            linked.append({"profile_id": owner, "event_id": ev.id})
             touched.add(owner)
         if ev.type == "consent.recorded":
             target = data.get("profile_id") or owner
@@ -151,7 +143,7 @@ def link_kiosk_events(conn: Connection, new_events: list[ValidEvent]) -> set[str
                 attach(conn, target, [ev.id])
                 touched.add(target)
         elif ev.type in ("pickup.confirmed", "pickup.refused"):
-            touched |= attach_to_order(conn, data["order_id"], [ev.id])
+            pickups.setdefault(data["order_id"], []).append(ev.id)
         elif ev.type == "campaign.scanned":
             key = (data["campaign_id"], ev.store_id, ev.occurred_at.date().isoformat())
             scans[key] = scans.get(key, 0) + 1
@@ -166,6 +158,10 @@ def link_kiosk_events(conn: Connection, new_events: list[ValidEvent]) -> set[str
                 for (c, s, d), n in scans.items()
             ],
         )
+    if linked:
+        conn.execute(insert_ignore(conn, profile_events), linked)
+    for order_id in sorted(pickups):
+        touched |= attach_to_order(conn, order_id, pickups[order_id])
     return touched
 
 
@@ -195,82 +191,14 @@ def attach_to_order(conn: Connection, order_id: str, event_ids: Iterable[str]) -
 
 def recompute(conn: Connection, profile_id: str, active: ActiveRules, now: datetime) -> None:
     """Re-derive one profile from its facts and write what changed."""
-    prof = conn.execute(select(profiles).where(profiles.c.id == profile_id)).first()
-    if prof is None:
-        return
-    if prof.status != "active":
-        # Merged away: its history now counts for the survivor, never twice.
-        for table in (score_ledger, touchpoints, stages_reached, threshold_crossings):
-            conn.execute(delete(table).where(table.c.profile_id == profile_id))
-        return
-    facts = load_facts(conn, profile_id)
-    allowed = consent_state(conn, profile_id).get(PROFILING, False)
-    rules = active.scoring
-    if allowed:
-        d = derive_profile(facts, prof.attributes, rules, now)
-        ledger, found, stage, grade = d.ledger, d.crossings, d.stage, d.grade.letter
-        tps = journey_touchpoints(facts, active.journey)
-        stages = stage_history(facts, active.journey)
-    else:
-        ledger, found, stage, grade, tps, stages = [], [], None, None, [], []
-    _write_ledger(conn, profile_id, ledger)
-    _replace(
-        conn, touchpoints, profile_id,
-        [{"profile_id": profile_id, "event_id": t.event_id, "occurred_at": t.occurred_at,
-          "channel": t.channel, "task": t.task, "device_id": t.device_id, "store_id": t.store_id,
-          "campaign_id": t.campaign_id} for t in tps],
-    )  # fmt: skip
-    _replace(
-        conn, stages_reached, profile_id,
-        [{"profile_id": profile_id, "stage": s.stage, "first_reached_at": s.first_reached_at,
-          "event_id": s.event_id, "campaign_id": s.campaign_id, "store_id": s.store_id}
-         for s in stages],
-    )  # fmt: skip
-    enqueue_new_crossings(conn, profile_id, found, rules, now)  # before the old rows go
-    _replace(
-        conn, threshold_crossings, profile_id,
-        [{"profile_id": profile_id, "threshold_id": c.threshold_id, "event_id": c.event_id,
-          "at": c.at, "score": c.score, "stage": c.stage} for c in found],
-    )  # fmt: skip
-    ref_at, ref_sum = decay_anchor(ledger, rules)
-    conn.execute(
-        update(profiles)
-        .where(profiles.c.id == profile_id)
-        .values(
-            grade=grade,
-            lifecycle_stage=stage,
-            funnel_stage=stages[-1].stage if stages else None,
-            score_raw=float(sum(line.points for line in ledger)),
-            score_ref_sum=ref_sum,
-            score_ref_at=ref_at,
-            rules_version=rules.version,
-            updated_at=now,
-        )
+    recompute_all(conn, [profile_id], active, now)
+
+
+def recompute_all(
+    conn: Connection, profile_ids: Iterable[str], active: ActiveRules, now: datetime
+) -> None:
+    """Re-derive several profiles in a fixed number of statements; new threshold crossings
+    queue their webhooks before the stored crossings are rewritten."""
+    recompute_many(
+        conn, profile_ids, active, now, purpose=PROFILING, before_crossings=enqueue_new_crossings
     )
-
-
-def _write_ledger(conn: Connection, profile_id: str, ledger: list) -> None:
-    """Keep ledger rows stable: delete what no longer holds, insert what is new."""
-    want = {(ln.event_id, ln.rule_id, ln.rules_version): ln for ln in ledger}
-    have = {
-        (r.event_id, r.rule_id, r.rules_version): (r.id, r.points)
-        for r in conn.execute(select(score_ledger).where(score_ledger.c.profile_id == profile_id))
-    }
-    stale = [rid for key, (rid, pts) in have.items() if key not in want or want[key].points != pts]
-    if stale:
-        conn.execute(delete(score_ledger).where(score_ledger.c.id.in_(stale)))
-    kept = {key for key, (_rid, pts) in have.items() if key in want and want[key].points == pts}
-    rows = [
-        {"profile_id": profile_id, "event_id": ln.event_id, "rule_id": ln.rule_id,
-         "rules_version": ln.rules_version, "score_group": ln.group, "points": ln.points,
-         "occurred_at": ln.occurred_at}
-        for key, ln in want.items() if key not in kept
-    ]  # fmt: skip
-    if rows:
-        conn.execute(score_ledger.insert(), rows)
-
-
-def _replace(conn: Connection, table: Any, profile_id: str, rows: list[dict[str, Any]]) -> None:
-    conn.execute(delete(table).where(table.c.profile_id == profile_id))
-    if rows:
-        conn.execute(table.insert(), rows)
