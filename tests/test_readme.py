@@ -40,10 +40,9 @@ def test_every_command_in_the_parts_table_parses():
     commands = re.findall(r"^\| `python main\.py ([^`]*)`", section, re.M)
     assert len(commands) >= 6
     for cmd in commands:
+        # subcommand words only: lower-case, dashes allowed (not FILE, KEYID, flags, [options])
         words = [
-            w
-            for w in shlex.split(cmd.replace("\\|", "|"))
-            if not w.startswith(("-", "[")) and w.isidentifier()
+            w for w in shlex.split(cmd.replace("\\|", "|")) if re.fullmatch(r"[a-z][a-z-]*", w)
         ]
         r = subprocess.run(
             [sys.executable, str(REPO_ROOT / "main.py"), *words, "--help"],
