@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, select, tuple_, update
 
 from edge_sync.protocol import ValidEvent
 
@@ -27,12 +28,13 @@ from ..store.profile_tables import (
     order_events,
     orders,
     profile_events,
+    profiles,
     session_links,
 )
 from ..store.sql import add_counts, insert_ignore
 from ..store.tables import events
 from .derive_many import recompute_many
-from .identity import attach, detach, ensure_profile, link_session, live_profile
+from .identity import attach, detach, live_profile
 from .journey_rules import DEFAULT_JOURNEY_RULES, JourneyRules
 from .rules import RuleSet, default_rules
 from .webhooks import enqueue_new_crossings
@@ -81,37 +83,108 @@ class ProfileEffects:
             recompute_all(conn, touched, self._rules(conn), received_at)
 
 
-def _session_events(conn: Connection, device_id: str, session_id: str) -> list[str]:
-    return list(
+def _live_many(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
+    """``live_profile`` for many ids in one query (merge chains are followed one by one)."""
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(profiles.c.id, profiles.c.status, profiles.c.merged_into).where(
+            profiles.c.id.in_(ids)
+        )
+    ).all()
+    out = {i: i for i in ids}
+    for r in rows:
+        if r.status == "merged" and r.merged_into is not None:
+            out[r.id] = live_profile(conn, r.id)
+    return out
+
+
+def _ensure_profiles(conn: Connection, first_seen: dict[str, datetime]) -> None:
+    if first_seen:
         conn.execute(
-            select(events.c.id).where(
-                events.c.device_id == device_id, events.c.session_id == session_id
+            insert_ignore(conn, profiles),
+            [{"id": p, "created_at": t, "updated_at": t, "status": "active", "attributes": {}}
+             for p, t in sorted(first_seen.items())],
+        )  # fmt: skip
+
+
+def _link_sessions(conn: Connection, links: list[ValidEvent], touched: set[str]) -> None:
+    """Tie sessions to profiles for a group's visit.linked events, in a fixed number of
+    statements. The earliest link by (occurred_at, event_id) wins, whatever the order."""
+    best: dict[tuple[str, str], tuple[datetime, str, str]] = {}
+    own: list[dict[str, str]] = []
+    for ve in links:
+        ev, pid = ve.event, ve.data["profile_id"]
+        if ev.session_id is None:
+            own.append({"profile_id": pid, "event_id": ev.id})
+            continue
+        cand = (ev.occurred_at, ev.id, pid)
+        key = (ev.device_id, ev.session_id)
+        if key not in best or cand < best[key]:
+            best[key] = cand
+    sl = session_links
+    pair = tuple_(sl.c.device_id, sl.c.session_id)
+    existing = {
+        (r.device_id, r.session_id): (r.linked_at, r.event_id, r.profile_id)
+        for r in conn.execute(select(sl).where(pair.in_(sorted(best)))) if best
+    }  # fmt: skip
+    new = [
+        {"device_id": d, "session_id": s, "profile_id": c[2], "event_id": c[1], "linked_at": c[0]}
+        for (d, s), c in sorted(best.items()) if (d, s) not in existing
+    ]  # fmt: skip
+    if new:
+        conn.execute(insert_ignore(conn, sl), new)
+    previous: dict[tuple[str, str], str] = {}
+    for key, cand in sorted(best.items()):
+        cur = existing.get(key)
+        if cur is not None and cand[:2] < cur[:2] and cand[2] != cur[2]:
+            # An earlier link arrived late: it takes the session over.
+            conn.execute(
+                update(sl)
+                .where(sl.c.device_id == key[0], sl.c.session_id == key[1])
+                .values(profile_id=cand[2], event_id=cand[1], linked_at=cand[0])
             )
-        ).scalars()
-    )
+            previous[key] = cur[2]
+    owners = {
+        (r.device_id, r.session_id): r.profile_id
+        for r in conn.execute(select(sl.c.device_id, sl.c.session_id, sl.c.profile_id).where(pair.in_(sorted(best))))
+    } if best else {}  # fmt: skip
+    live = _live_many(conn, [*owners.values(), *previous.values(), *(o["profile_id"] for o in own)])
+    attach_rows = [{"profile_id": live[o["profile_id"]], "event_id": o["event_id"]} for o in own]
+    touched.update(row["profile_id"] for row in attach_rows)
+    if owners:
+        ev_pair = tuple_(events.c.device_id, events.c.session_id)
+        for r in conn.execute(
+            select(events.c.id, events.c.device_id, events.c.session_id).where(
+                ev_pair.in_(sorted(owners))
+            )
+        ):
+            key = (r.device_id, r.session_id)
+            attach_rows.append({"profile_id": live[owners[key]], "event_id": r.id})
+            if key in previous:
+                detach(conn, live[previous[key]], [r.id])
+        touched.update(live[o] for o in owners.values())
+        touched.update(live[p] for p in previous.values())
+    if attach_rows:
+        conn.execute(insert_ignore(conn, profile_events), attach_rows)
 
 
 def link_kiosk_events(conn: Connection, new_events: list[ValidEvent]) -> set[str]:
     touched: set[str] = set()
-    for ve in new_events:  # links first, so the group's other events find them
-        ev, data = ve.event, ve.data
-        if ev.type != "visit.linked":
-            continue
-        if ev.session_id is None:
-            ensure_profile(conn, data["profile_id"], ev.occurred_at)
-            owner = live_profile(conn, data["profile_id"])
-            attach(conn, owner, [ev.id])
-            touched.add(owner)
-            continue
-        owner, previous = link_session(
-            conn, ev.device_id, ev.session_id, data["profile_id"], ev.id, ev.occurred_at
+    first_seen: dict[str, datetime] = {}
+    for ve in new_events:
+        pid = (
+            ve.data.get("profile_id")
+            if ve.event.type in ("visit.linked", "consent.recorded")
+            else None
         )
-        ids = _session_events(conn, ev.device_id, ev.session_id)
-        attach(conn, owner, ids)
-        touched.add(owner)
-        if previous is not None:
-            detach(conn, previous, ids)
-            touched.add(previous)
+        if pid:
+            first_seen[pid] = min(first_seen.get(pid, ve.event.occurred_at), ve.event.occurred_at)
+    _ensure_profiles(conn, first_seen)
+    links = [ve for ve in new_events if ve.event.type == "visit.linked"]
+    if links:  # first, so the group's other events find them
+        _link_sessions(conn, links, touched)
     pairs = {(ve.event.device_id, ve.event.session_id) for ve in new_events if ve.event.session_id}
     owners: dict[tuple[str, str], str] = {}
     if pairs:
@@ -121,11 +194,14 @@ def link_kiosk_events(conn: Connection, new_events: list[ValidEvent]) -> set[str
             ).where(
                 tuple_(session_links.c.device_id, session_links.c.session_id).in_(sorted(pairs))
             )
-        )
-        owners = {(r.device_id, r.session_id): live_profile(conn, r.profile_id) for r in rows}
+        ).all()
+        live = _live_many(conn, [r.profile_id for r in rows])
+        owners = {(r.device_id, r.session_id): live[r.profile_id] for r in rows}
     scans: dict[tuple[str, str, str], int] = {}
     linked: list[dict[str, str]] = []  # attached in one statement below
+    consent_rows: list[dict[str, Any]] = []
     pickups: dict[str, list[str]] = {}
+    named = _live_many(conn, first_seen)
     for ve in new_events:
         ev, data = ve.event, ve.data
         owner = owners.get((ev.device_id, ev.session_id)) if ev.session_id else None
@@ -133,14 +209,13 @@ def link_kiosk_events(conn: Connection, new_events: list[ValidEvent]) -> set[str
             linked.append({"profile_id": owner, "event_id": ev.id})
             touched.add(owner)
         if ev.type == "consent.recorded":
-            target = data.get("profile_id") or owner
+            target = named[data["profile_id"]] if data.get("profile_id") else owner
             if target is not None:
-                ensure_profile(conn, target, ev.occurred_at)
-                target = live_profile(conn, target)
-                record_consent(
-                    conn, target, data["purpose"], data["granted"], ev.occurred_at, ev.id
-                )
-                attach(conn, target, [ev.id])
+                consent_rows.append(
+                    {"profile_id": target, "purpose": data["purpose"], "granted": data["granted"],
+                     "at": ev.occurred_at, "event_id": ev.id}
+                )  # fmt: skip
+                linked.append({"profile_id": target, "event_id": ev.id})
                 touched.add(target)
         elif ev.type in ("pickup.confirmed", "pickup.refused"):
             pickups.setdefault(data["order_id"], []).append(ev.id)
@@ -158,6 +233,8 @@ def link_kiosk_events(conn: Connection, new_events: list[ValidEvent]) -> set[str
                 for (c, s, d), n in scans.items()
             ],
         )
+    if consent_rows:
+        conn.execute(insert_ignore(conn, consents), consent_rows)
     if linked:
         conn.execute(insert_ignore(conn, profile_events), linked)
     for order_id in sorted(pickups):

@@ -135,3 +135,27 @@ def test_any_order_grouping_and_duplication_gives_the_same_profile(engine):
     assert results[0]["ledger"]
     for other in results[1:]:
         assert other == results[0]
+
+
+def test_the_earliest_link_owns_the_session_whatever_arrives_first(engine):
+    from central_api.store.profile_tables import session_links
+
+    def link(seq: int, profile: str, t: float, device: str) -> dict:
+        return event(seq, "visit.linked", device=device, session_id="shared",
+                     occurred_at=at(t).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                     data={"profile_id": profile, "method": "qr"})  # fmt: skip
+
+    ingestor = Ingestor(engine)
+    for run, order in enumerate([("early", "late"), ("late", "early"), ("both",)]):
+        device = f"s1-k{run + 7}"
+        early, late = link(1, f"first-{run}", 10, device), link(2, f"second-{run}", 20, device)
+        browse = event(3, "product.searched", device=device, session_id="shared",
+                       occurred_at=at(15).strftime("%Y-%m-%dT%H:%M:%S.000Z"))  # fmt: skip
+        parts = {"early": [early, browse], "late": [late], "both": [late, browse, early]}
+        for n, name in enumerate(order):
+            ingestor.process([batch_msg(parts[name], batch_id=f"b{n}", device=device)])
+        with engine.connect() as c:
+            owner = c.execute(
+                select(session_links.c.profile_id).where(session_links.c.device_id == device)
+            ).scalar_one()
+        assert owner == f"first-{run}", order
