@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import Connection, delete, select, tuple_, update
 
 from edge_sync.protocol import ValidEvent
 
@@ -153,17 +153,33 @@ def _link_sessions(conn: Connection, links: list[ValidEvent], touched: set[str])
     live = _live_many(conn, [*owners.values(), *previous.values(), *(o["profile_id"] for o in own)])
     attach_rows = [{"profile_id": live[o["profile_id"]], "event_id": o["event_id"]} for o in own]
     touched.update(row["profile_id"] for row in attach_rows)
+    consent_rows: list[dict[str, Any]] = []
     if owners:
         ev_pair = tuple_(events.c.device_id, events.c.session_id)
         for r in conn.execute(
-            select(events.c.id, events.c.device_id, events.c.session_id).where(
-                ev_pair.in_(sorted(owners))
-            )
-        ):
+            select(
+                events.c.id, events.c.device_id, events.c.session_id, events.c.type,
+                events.c.occurred_at, events.c.data,
+            ).where(ev_pair.in_(sorted(owners)))
+        ):  # fmt: skip
             key = (r.device_id, r.session_id)
-            attach_rows.append({"profile_id": live[owners[key]], "event_id": r.id})
+            owner = live[owners[key]]
+            attach_rows.append({"profile_id": owner, "event_id": r.id})
+            # A consent given in the session before the link reached central counts now.
+            if r.type == "consent.recorded" and not r.data.get("profile_id"):
+                consent_rows.append(
+                    {"profile_id": owner, "purpose": r.data["purpose"], "granted": r.data["granted"],
+                     "at": r.occurred_at, "event_id": r.id}
+                )  # fmt: skip
             if key in previous:
                 detach(conn, live[previous[key]], [r.id])
+                conn.execute(
+                    delete(consents).where(
+                        consents.c.profile_id == live[previous[key]], consents.c.event_id == r.id
+                    )
+                )
+    if consent_rows:
+        conn.execute(insert_ignore(conn, consents), consent_rows)
         touched.update(live[o] for o in owners.values())
         touched.update(live[p] for p in previous.values())
     if attach_rows:
