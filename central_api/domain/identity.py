@@ -5,7 +5,8 @@ Rules (ARCHITECTURE.md, "Identity"; issue Step 2):
 * a kiosk session becomes part of a profile when a ``visit.linked`` event names it;
   that session's earlier (and later) events count for the profile;
 * if two links claim one session, the earliest by ``(occurred_at, event_id)`` wins,
-  whatever order they arrive in;
+  whatever order they arrive in (the linking runs in bulk inside ingest:
+  ``profile_effects._link_sessions``);
 * two already-identified profiles are never merged automatically; a merge is an
   explicit request, the older profile survives, all history moves, and the merge
   record allows an undo.
@@ -93,51 +94,6 @@ def resolve_alias(conn: Connection, kind: str, value: str, at: datetime) -> str:
     if owner != pid:
         conn.execute(delete(profiles).where(profiles.c.id == pid))
     return live_profile(conn, owner)
-
-
-def link_session(
-    conn: Connection,
-    device_id: str,
-    session_id: str,
-    profile_id: str,
-    event_id: str,
-    occurred_at: datetime,
-) -> tuple[str, str | None]:
-    """Tie a kiosk session to a profile. Returns (owner now, previous owner if it changed).
-
-    The earliest link wins; a later-arriving but earlier link takes the session over,
-    so the outcome does not depend on arrival order.
-    """
-    ensure_profile(conn, profile_id, occurred_at)
-    row = conn.execute(
-        select(session_links).where(
-            session_links.c.device_id == device_id, session_links.c.session_id == session_id
-        )
-    ).first()
-    if row is None:
-        conn.execute(
-            insert_ignore(conn, session_links).values(
-                device_id=device_id,
-                session_id=session_id,
-                profile_id=profile_id,
-                event_id=event_id,
-                linked_at=occurred_at,
-            )
-        )
-        owner = conn.execute(
-            select(session_links.c.profile_id).where(
-                session_links.c.device_id == device_id, session_links.c.session_id == session_id
-            )
-        ).scalar_one()
-        return live_profile(conn, owner), None
-    if (occurred_at, event_id) < (row.linked_at, row.event_id) and row.profile_id != profile_id:
-        conn.execute(
-            update(session_links)
-            .where(session_links.c.device_id == device_id, session_links.c.session_id == session_id)
-            .values(profile_id=profile_id, event_id=event_id, linked_at=occurred_at)
-        )
-        return live_profile(conn, profile_id), live_profile(conn, row.profile_id)
-    return live_profile(conn, row.profile_id), None
 
 
 def attach(conn: Connection, profile_id: str, event_ids: Iterable[str]) -> None:

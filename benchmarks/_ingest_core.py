@@ -1,6 +1,7 @@
 """Ingest throughput on SQLite: batches of 500 valid events through ``Ingestor.process``.
 
-Run: ``python benchmarks/ingest_core.py [--batches N] [--group M] [--url URL]``.
+A profiling aid, not run by ``make bench`` (it prints no RESULT line).
+Run: ``python benchmarks/_ingest_core.py [--batches N] [--group M] [--url URL]``.
 Prints events/s for the full path (check_batch, insert, effects, devices, counters,
 durable commit) and its ratio to a bare baseline from the same run: the same rows
 inserted with sqlite3 directly in one multi-row statement per batch, same pragmas, no
