@@ -51,8 +51,8 @@ ROUTES = [
         404,
         {"profile_ids": ["p-x", "p-y"], "reason": "t"},
     ),
-    Route("POST", "/api/v1/merges/999999/undo", ("admin",), 404),
-    Route("DELETE", "/api/v1/profiles/p-nobody", ("admin",), 404),
+    Route("POST", "/api/v1/merges/{merge_id}/undo", ("admin",), 404),
+    Route("DELETE", "/api/v1/profiles/{profile_id}", ("admin",), 404),
 ]
 
 #: routes whose auth matrix lives in another file
@@ -90,6 +90,8 @@ def call(client: TestClient, engine: Engine, route: Route, auth: str | bytes | N
     path = route.path
     if "{victim}" in path:
         path = path.format(victim=create_key(engine, "integration", "victim").info.key_id)
+    # ids that do not exist: the right role gets 404, which shows auth has passed
+    path = path.replace("{merge_id}", "999999").replace("{profile_id}", "p-nobody")
     headers = {} if auth is None else {"Authorization": auth}
     return client.request(route.method, path, headers=headers, json=route.json)
 
@@ -150,10 +152,6 @@ def test_every_route_has_an_auth_matrix() -> None:
 
     spec = create_app(create_engine("sqlite://")).openapi()
     here = {(r.method, r.path.replace("{victim}", "{key_id}")) for r in ROUTES}
-    here |= {
-        ("POST", "/api/v1/merges/{merge_id}/undo"),
-        ("DELETE", "/api/v1/profiles/{profile_id}"),
-    }
     covered = here.union(*AUTH_TESTED_ELSEWHERE.values())
     for path, ops in spec["paths"].items():
         for method in ops:
