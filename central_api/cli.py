@@ -7,10 +7,24 @@ import logging
 import signal
 import sys
 import threading
+from typing import Any
 
 from .config import CentralConfig
 
 log = logging.getLogger(__name__)
+
+
+def webhook_worker_settings(cfg: CentralConfig) -> Any:
+    """The webhook sender's settings from ``[webhooks]``."""
+    from .domain.webhooks import RetryPolicy
+    from .webhook_worker import WorkerSettings
+
+    w = cfg.webhooks
+    return WorkerSettings(
+        poll_interval_s=w.poll_interval_s,
+        timeout_s=w.timeout_s,
+        retry=RetryPolicy(max_attempts=w.max_attempts, base_s=w.base_delay_s, max_s=w.max_delay_s),
+    )
 
 
 def run_central(cfg: CentralConfig, role: str = "all") -> int:
@@ -24,7 +38,7 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
     migrate(engine)
     log.info("central: database %s at schema head", engine.url.render_as_string(hide_password=True))
     # Every central process sends due webhook deliveries (workers never take the same one).
-    webhooks = WebhookWorker(engine)
+    webhooks = WebhookWorker(engine, webhook_worker_settings(cfg))
     webhooks.start()
     service: IngestService | None = None
     if role in ("all", "ingest"):

@@ -42,11 +42,25 @@ class ApiSettings(StrictModel):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class WebhookSettings(StrictModel):
+    """How central sends webhooks (threshold crossings)."""
+
+    #: attempts before a delivery is marked failed
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    #: attempt n waits about base_delay_s × 2^(n-1), half of it random, at most max_delay_s
+    base_delay_s: float = Field(default=10.0, gt=0)
+    max_delay_s: float = Field(default=3600.0, gt=0)
+    #: connect and read timeout of one POST
+    timeout_s: float = Field(default=10.0, gt=0, le=300)
+    poll_interval_s: float = Field(default=1.0, gt=0, le=60)
+
+
 class CentralConfig(StrictModel):
     database: DatabaseSettings = DatabaseSettings()
     broker: BrokerSettings = BrokerSettings()
     ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
 
 def load_central_config(path: str | Path | None = None) -> CentralConfig:

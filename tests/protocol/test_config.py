@@ -90,3 +90,19 @@ def test_config_validate_cli(tmp_path):
     assert r.returncode == 2 and "(syntax)" in r.stderr
     r = run_cli("config", "validate", str(tmp_path / "missing.toml"))
     assert r.returncode == 2 and "no such file" in r.stderr
+
+
+def test_webhook_settings_reach_the_worker_and_bad_ones_are_named(tmp_path):
+    from central_api.cli import webhook_worker_settings
+
+    cfg = load_central_config(EXAMPLE_PATH)
+    assert (cfg.webhooks.max_attempts, cfg.webhooks.base_delay_s) == (8, 10.0)
+    cfg.webhooks.max_attempts, cfg.webhooks.timeout_s = 3, 2.5
+    worker = webhook_worker_settings(cfg)
+    assert (worker.retry.max_attempts, worker.timeout_s) == (3, 2.5)
+    bad = tmp_path / "c.toml"
+    bad.write_text("[webhooks]\nmax_attempts = 0\nretries = 3\n")
+    with pytest.raises(ConfigError) as exc:
+        load_central_config(bad)
+    paths = [p for p, _ in exc.value.problems]
+    assert paths == ["webhooks.max_attempts", "webhooks.retries"]
