@@ -264,7 +264,7 @@ class SyncDaemon:
     # -- status and heartbeat --------------------------------------------------------------
 
     def _status(self, state: str, reason: str | None) -> bytes:
-        recovery = getattr(self.outbox, "recovery", None)
+        recovery = self.outbox.recovery
         return dumps(
             Status(
                 state=state,  # type: ignore[arg-type]

@@ -32,8 +32,8 @@ from ..store.ops_tables import rules_active, rules_versions
 from ..store.profile_tables import profiles, threshold_crossings
 from ..store.sql import insert_for, insert_ignore
 from .facts import Fact
-from .profile_effects import PROFILING, ActiveRules, default_active_rules, recompute
-from .profile_facts import consent_state, load_facts
+from .profile_effects import PROFILING, ActiveRules, default_active_rules, recompute_all
+from .profile_facts import consent_state_many, load_facts_many
 from .rules import RuleSet, default_rules_text
 from .thresholds import dry_run as thresholds_dry_run
 
@@ -226,8 +226,7 @@ def rederive(engine: Engine, version: str, now: datetime) -> int:
                 if active.scoring.version != version:
                     return done
                 ids = _stale(conn, version, after)
-                for pid in ids:
-                    recompute(conn, pid, active, now)
+                recompute_all(conn, ids, active, now)
             done += len(ids)
             if len(ids) < BATCH:
                 break
@@ -253,9 +252,11 @@ def _consenting(conn: Connection) -> Iterator[tuple[list[Fact], Mapping[str, Any
         if after is not None:
             query = query.where(profiles.c.id > after)
         rows = conn.execute(query.order_by(profiles.c.id).limit(BATCH)).all()
-        for row in rows:
-            if consent_state(conn, row.id).get(PROFILING, False):
-                yield load_facts(conn, row.id), row.attributes
+        allowed = consent_state_many(conn, [r.id for r in rows])
+        consenting = [r for r in rows if allowed[r.id].get(PROFILING, False)]
+        facts = load_facts_many(conn, [r.id for r in consenting])
+        for row in consenting:
+            yield facts[row.id], row.attributes
         if len(rows) < BATCH:
             return
         after = rows[-1].id
