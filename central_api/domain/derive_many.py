@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, select, update
 
+from ..store.bulk import insert_rows
 from ..store.profile_tables import (
     profiles,
     score_ledger,
@@ -22,6 +23,7 @@ from ..store.profile_tables import (
     threshold_crossings,
     touchpoints,
 )
+from ..store.sql import pairs_in
 from .journeys import stage_history
 from .journeys import touchpoints as journey_touchpoints
 from .profile_facts import consent_state_many, load_facts_many
@@ -92,14 +94,12 @@ def recompute_many(
             "score_ref_at": ref_at, "rules_version": rules.version, "updated_at": now,
         })  # fmt: skip
     _write_ledgers(conn, ledgers)
-    for table, new_rows in (
-        (touchpoints, tps),
-        (stages_reached, stages),
-        (threshold_crossings, crossings),
-    ):
-        conn.execute(delete(table).where(table.c.profile_id.in_(live)))
-        if new_rows:
-            conn.execute(table.insert(), new_rows)
+    # Touchpoint and stage rows name an event, whose time, channel, device and store
+    # never change: what rules can change is the task, the stage and the attribution.
+    _sync_rows(conn, touchpoints, live, tps, "event_id", ("task", "campaign_id"))
+    _sync_rows(conn, stages_reached, live, stages, "stage", ("event_id", "campaign_id", "store_id"))
+    conn.execute(delete(threshold_crossings).where(threshold_crossings.c.profile_id.in_(live)))
+    insert_rows(conn, threshold_crossings, crossings)
     conn.execute(
         update(profiles)
         .where(profiles.c.id == bindparam("pid"))
@@ -135,5 +135,31 @@ def _write_ledgers(conn: Connection, ledgers: dict[str, list]) -> None:
                 )  # fmt: skip
     if stale:
         conn.execute(delete(score_ledger).where(score_ledger.c.id.in_(stale)))
-    if rows:
-        conn.execute(score_ledger.insert(), rows)
+    insert_rows(conn, score_ledger, rows)
+
+
+def _sync_rows(
+    conn: Connection,
+    table: Table,
+    live: list[str],
+    want: list[dict[str, Any]],
+    key: str,
+    compare: tuple[str, ...],
+) -> None:
+    """Make ``table``'s rows of the ``live`` profiles equal ``want``, writing only the
+    differences. Rows are identified by (profile_id, ``key``); ``compare`` lists the
+    columns that can change while the key stays (the others follow from the key)."""
+    cols = (table.c.profile_id, table.c[key], *(table.c[c] for c in compare))
+    have = {
+        (r[0], r[1]): tuple(r[2:])
+        for r in conn.execute(select(*cols).where(table.c.profile_id.in_(live)))
+    }
+    wanted = {(w["profile_id"], w[key]): w for w in want}
+    stale = [
+        k for k, v in have.items()
+        if k not in wanted or tuple(wanted[k][c] for c in compare) != v
+    ]  # fmt: skip
+    if stale:
+        conn.execute(delete(table).where(pairs_in(conn, table.c.profile_id, table.c[key], stale)))
+    keep = set(have).difference(stale)
+    insert_rows(conn, table, [w for k, w in wanted.items() if k not in keep])

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, tuple_, update
+from sqlalchemy import Connection, case, delete, null, select, update
 
 from edge_sync.protocol import ValidEvent
 
+from ..store.bulk import insert_rows
 from ..store.profile_tables import (
     campaign_counts,
     consents,
@@ -31,10 +32,10 @@ from ..store.profile_tables import (
     profiles,
     session_links,
 )
-from ..store.sql import add_counts, insert_ignore
+from ..store.sql import add_counts, insert_ignore, pairs_in
 from ..store.tables import events
 from .derive_many import recompute_many
-from .identity import attach, detach, live_profile
+from .identity import detach, live_profile
 from .journey_rules import DEFAULT_JOURNEY_RULES, JourneyRules
 from .rules import RuleSet, default_rules
 from .webhooks import enqueue_new_crossings
@@ -102,39 +103,55 @@ def _live_many(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
 
 def _ensure_profiles(conn: Connection, first_seen: dict[str, datetime]) -> None:
     if first_seen:
-        conn.execute(
-            insert_ignore(conn, profiles),
+        insert_rows(
+            conn,
+            profiles,
             [{"id": p, "created_at": t, "updated_at": t, "status": "active", "attributes": {}}
              for p, t in sorted(first_seen.items())],
+            ignore_conflicts=True,
         )  # fmt: skip
 
 
-def _link_sessions(conn: Connection, links: list[ValidEvent], touched: set[str]) -> None:
+@dataclass
+class _Links:
+    """What ``_link_sessions`` decided: sessions now linked, and who lost one."""
+
+    #: (device_id, session_id) → the link event's profile (before merges)
+    linked: set[tuple[str, str]]
+    #: sessions an earlier link took over → the profile that held them (before merges)
+    previous: dict[tuple[str, str], str]
+    #: visit.linked events outside a session: (profile_id, event_id)
+    own: list[tuple[str, str]]
+
+
+def _link_sessions(conn: Connection, links: list[ValidEvent]) -> _Links:
     """Tie sessions to profiles for a group's visit.linked events, in a fixed number of
     statements. The earliest link by (occurred_at, event_id) wins, whatever the order."""
     best: dict[tuple[str, str], tuple[datetime, str, str]] = {}
-    own: list[dict[str, str]] = []
+    own: list[tuple[str, str]] = []
     for ve in links:
         ev, pid = ve.event, ve.data["profile_id"]
         if ev.session_id is None:
-            own.append({"profile_id": pid, "event_id": ev.id})
+            own.append((pid, ev.id))
             continue
         cand = (ev.occurred_at, ev.id, pid)
         key = (ev.device_id, ev.session_id)
         if key not in best or cand < best[key]:
             best[key] = cand
     sl = session_links
-    pair = tuple_(sl.c.device_id, sl.c.session_id)
     existing = {
         (r.device_id, r.session_id): (r.linked_at, r.event_id, r.profile_id)
-        for r in conn.execute(select(sl).where(pair.in_(sorted(best)))) if best
-    }  # fmt: skip
-    new = [
-        {"device_id": d, "session_id": s, "profile_id": c[2], "event_id": c[1], "linked_at": c[0]}
-        for (d, s), c in sorted(best.items()) if (d, s) not in existing
-    ]  # fmt: skip
-    if new:
-        conn.execute(insert_ignore(conn, sl), new)
+        for r in conn.execute(
+            select(sl).where(pairs_in(conn, sl.c.device_id, sl.c.session_id, best))
+        )
+    } if best else {}  # fmt: skip
+    insert_rows(
+        conn,
+        sl,
+        [{"device_id": d, "session_id": s, "profile_id": c[2], "event_id": c[1], "linked_at": c[0]}
+         for (d, s), c in sorted(best.items()) if (d, s) not in existing],
+        ignore_conflicts=True,
+    )  # fmt: skip
     previous: dict[tuple[str, str], str] = {}
     for key, cand in sorted(best.items()):
         cur = existing.get(key)
@@ -146,47 +163,28 @@ def _link_sessions(conn: Connection, links: list[ValidEvent], touched: set[str])
                 .values(profile_id=cand[2], event_id=cand[1], linked_at=cand[0])
             )
             previous[key] = cur[2]
-    owners = {
-        (r.device_id, r.session_id): r.profile_id
-        for r in conn.execute(select(sl.c.device_id, sl.c.session_id, sl.c.profile_id).where(pair.in_(sorted(best))))
-    } if best else {}  # fmt: skip
-    live = _live_many(conn, [*owners.values(), *previous.values(), *(o["profile_id"] for o in own)])
-    attach_rows = [{"profile_id": live[o["profile_id"]], "event_id": o["event_id"]} for o in own]
-    touched.update(row["profile_id"] for row in attach_rows)
-    consent_rows: list[dict[str, Any]] = []
-    if owners:
-        ev_pair = tuple_(events.c.device_id, events.c.session_id)
-        for r in conn.execute(
-            select(
-                events.c.id, events.c.device_id, events.c.session_id, events.c.type,
-                events.c.occurred_at, events.c.data,
-            ).where(ev_pair.in_(sorted(owners)))
-        ):  # fmt: skip
-            key = (r.device_id, r.session_id)
-            owner = live[owners[key]]
-            attach_rows.append({"profile_id": owner, "event_id": r.id})
-            # A consent given in the session before the link reached central counts now.
-            if r.type == "consent.recorded" and not r.data.get("profile_id"):
-                consent_rows.append(
-                    {"profile_id": owner, "purpose": r.data["purpose"], "granted": r.data["granted"],
-                     "at": r.occurred_at, "event_id": r.id}
-                )  # fmt: skip
-            if key in previous:
-                detach(conn, live[previous[key]], [r.id])
-                conn.execute(
-                    delete(consents).where(
-                        consents.c.profile_id == live[previous[key]], consents.c.event_id == r.id
-                    )
-                )
-    if consent_rows:
-        conn.execute(insert_ignore(conn, consents), consent_rows)
-        touched.update(live[o] for o in owners.values())
-        touched.update(live[p] for p in previous.values())
-    if attach_rows:
-        conn.execute(insert_ignore(conn, profile_events), attach_rows)
+    return _Links(set(best), previous, own)
+
+
+def _session_events(
+    conn: Connection, sessions: set[tuple[str, str]]
+) -> list[tuple[str, tuple[str, str], str, datetime, dict[str, Any] | None]]:
+    """(event id, session, type, occurred_at, data of consents only) of stored events."""
+    if not sessions:
+        return []
+    consent_data = case((events.c.type == "consent.recorded", events.c.data), else_=null())
+    q = select(
+        events.c.id, events.c.device_id, events.c.session_id, events.c.type,
+        events.c.occurred_at, consent_data.label("data"),
+    ).where(pairs_in(conn, events.c.device_id, events.c.session_id, sessions))  # fmt: skip
+    return [
+        (r.id, (r.device_id, r.session_id), r.type, r.occurred_at, r.data) for r in conn.execute(q)
+    ]
 
 
 def link_kiosk_events(conn: Connection, new_events: list[ValidEvent]) -> set[str]:
+    """Attach a group's new events (and, for newly linked sessions, the sessions' stored
+    events) to profiles; returns the profiles whose facts changed."""
     touched: set[str] = set()
     first_seen: dict[str, datetime] = {}
     for ve in new_events:
@@ -199,39 +197,61 @@ def link_kiosk_events(conn: Connection, new_events: list[ValidEvent]) -> set[str
             first_seen[pid] = min(first_seen.get(pid, ve.event.occurred_at), ve.event.occurred_at)
     _ensure_profiles(conn, first_seen)
     links = [ve for ve in new_events if ve.event.type == "visit.linked"]
-    if links:  # first, so the group's other events find them
-        _link_sessions(conn, links, touched)
+    # First, so the group's other events find the links.
+    decided = _link_sessions(conn, links) if links else _Links(set(), {}, [])
     pairs = {(ve.event.device_id, ve.event.session_id) for ve in new_events if ve.event.session_id}
-    owners: dict[tuple[str, str], str] = {}
-    if pairs:
-        rows = conn.execute(
-            select(
-                session_links.c.device_id, session_links.c.session_id, session_links.c.profile_id
-            ).where(
-                tuple_(session_links.c.device_id, session_links.c.session_id).in_(sorted(pairs))
-            )
-        ).all()
-        live = _live_many(conn, [r.profile_id for r in rows])
-        owners = {(r.device_id, r.session_id): live[r.profile_id] for r in rows}
-    scans: dict[tuple[str, str, str], int] = {}
-    linked: list[dict[str, str]] = []  # attached in one statement below
+    sl = session_links
+    stored = conn.execute(
+        select(sl.c.device_id, sl.c.session_id, sl.c.profile_id).where(
+            pairs_in(conn, sl.c.device_id, sl.c.session_id, pairs)
+        )
+    ).all() if pairs else []  # fmt: skip
+    live = _live_many(
+        conn,
+        [*(r.profile_id for r in stored), *decided.previous.values(), *(p for p, _ in decided.own),
+         *first_seen],
+    )  # fmt: skip
+    owners = {(r.device_id, r.session_id): live[r.profile_id] for r in stored}
+
+    attach_rows: set[tuple[str, str]] = {(live[p], e) for p, e in decided.own}
     consent_rows: list[dict[str, Any]] = []
+    detach_rows: list[tuple[str, str]] = []
+    # Sessions linked by this group: their earlier events count for the owner now, and a
+    # consent given in the session before the link reached central counts too.
+    for event_id, key, type_, at, data in _session_events(conn, decided.linked & owners.keys()):
+        owner = owners[key]
+        attach_rows.add((owner, event_id))
+        if type_ == "consent.recorded" and data is not None and not data.get("profile_id"):
+            consent_rows.append(
+                {"profile_id": owner, "purpose": data["purpose"], "granted": data["granted"],
+                 "at": at, "event_id": event_id}
+            )  # fmt: skip
+        if key in decided.previous:
+            detach_rows.append((live[decided.previous[key]], event_id))
+    touched.update(p for p, _ in attach_rows)
+    touched.update(live[p] for p in decided.previous.values())
+    for pid, event_ids in _by_profile(detach_rows).items():
+        detach(conn, pid, event_ids)
+        conn.execute(
+            delete(consents).where(consents.c.profile_id == pid, consents.c.event_id.in_(event_ids))
+        )
+
+    scans: dict[tuple[str, str, str], int] = {}
     pickups: dict[str, list[str]] = {}
-    named = _live_many(conn, first_seen)
     for ve in new_events:
         ev, data = ve.event, ve.data
         owner = owners.get((ev.device_id, ev.session_id)) if ev.session_id else None
         if owner is not None:
-            linked.append({"profile_id": owner, "event_id": ev.id})
+            attach_rows.add((owner, ev.id))
             touched.add(owner)
         if ev.type == "consent.recorded":
-            target = named[data["profile_id"]] if data.get("profile_id") else owner
+            target = live[data["profile_id"]] if data.get("profile_id") else owner
             if target is not None:
                 consent_rows.append(
                     {"profile_id": target, "purpose": data["purpose"], "granted": data["granted"],
                      "at": ev.occurred_at, "event_id": ev.id}
                 )  # fmt: skip
-                linked.append({"profile_id": target, "event_id": ev.id})
+                attach_rows.add((target, ev.id))
                 touched.add(target)
         elif ev.type in ("pickup.confirmed", "pickup.refused"):
             pickups.setdefault(data["order_id"], []).append(ev.id)
@@ -249,13 +269,42 @@ def link_kiosk_events(conn: Connection, new_events: list[ValidEvent]) -> set[str
                 for (c, s, d), n in scans.items()
             ],
         )
-    if consent_rows:
-        conn.execute(insert_ignore(conn, consents), consent_rows)
-    if linked:
-        conn.execute(insert_ignore(conn, profile_events), linked)
-    for order_id in sorted(pickups):
-        touched |= attach_to_order(conn, order_id, pickups[order_id])
+    insert_rows(conn, consents, consent_rows, ignore_conflicts=True)
+    for pid, event_id in _attach_pickups(conn, pickups):
+        attach_rows.add((pid, event_id))
+        touched.add(pid)
+    insert_rows(
+        conn,
+        profile_events,
+        [{"profile_id": p, "event_id": e} for p, e in sorted(attach_rows)],
+        ignore_conflicts=True,
+    )
     return touched
+
+
+def _by_profile(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for pid, event_id in pairs:
+        out.setdefault(pid, []).append(event_id)
+    return out
+
+
+def _attach_pickups(conn: Connection, pickups: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """Pickup events belong to whoever placed the order, whichever arrives first: record
+    them by order, and return (profile, event) for the orders already known."""
+    if not pickups:
+        return []
+    insert_rows(
+        conn,
+        order_events,
+        [{"order_id": o, "event_id": e} for o in sorted(pickups) for e in sorted(set(pickups[o]))],
+        ignore_conflicts=True,
+    )
+    placed = conn.execute(
+        select(orders.c.order_id, orders.c.profile_id).where(orders.c.order_id.in_(sorted(pickups)))
+    ).all()
+    live = _live_many(conn, [r.profile_id for r in placed])
+    return [(live[r.profile_id], e) for r in placed for e in pickups[r.order_id]]
 
 
 def record_consent(
@@ -266,20 +315,6 @@ def record_consent(
             profile_id=profile_id, purpose=purpose, granted=granted, at=at, event_id=event_id
         )
     )
-
-
-def attach_to_order(conn: Connection, order_id: str, event_ids: Iterable[str]) -> set[str]:
-    """Pickup events belong to whoever placed the order, whichever arrives first."""
-    ids = list(event_ids)
-    conn.execute(
-        insert_ignore(conn, order_events), [{"order_id": order_id, "event_id": e} for e in ids]
-    )
-    owner = conn.execute(select(orders.c.profile_id).where(orders.c.order_id == order_id)).scalar()
-    if owner is None:
-        return set()
-    owner = live_profile(conn, owner)
-    attach(conn, owner, ids)
-    return {owner}
 
 
 def recompute(conn: Connection, profile_id: str, active: ActiveRules, now: datetime) -> None:

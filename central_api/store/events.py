@@ -14,14 +14,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from functools import lru_cache
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from edge_sync.protocol import ValidEvent
 
+from .bulk import insert_columns
 from .sql import BIGINT_MAX, chunks
 from .tables import events
 
@@ -85,10 +84,7 @@ def insert_events(
     ordered = sorted(rows, key=lambda r: (r["device_id"], r["seq"]))
     if not ordered:
         return {}
-    insert = _insert_sqlite if conn.dialect.name == "sqlite" else _insert_postgresql
-    inserted: set[EventKey] = set()
-    for chunk in chunks(ordered, _CHUNK_ROWS):
-        inserted.update(insert(conn, chunk))
+    inserted = _insert_chunk(conn, ordered)
 
     out: dict[EventKey, tuple[Outcome, str]] = {k: (Outcome.NEW, "") for k in inserted}
     missing = [event_key(r) for r in ordered if event_key(r) not in inserted]
@@ -97,63 +93,16 @@ def insert_events(
     return out
 
 
-# The two functions below send exactly the dialect's
-#   insert(events).on_conflict_do_nothing().returning(events.c.id, .device_id, .seq)
-# as ONE statement per chunk, with the values converted by the columns' own bind
-# processors (so they are stored exactly as SQLAlchemy stores them). Going through
-# SQLAlchemy's executemany instead costs more than the database's own work: per-row
-# parameter processing on SQLite, and on PostgreSQL psycopg re-parsing a 6,500-placeholder
-# VALUES list for every batch.
-
-#: 500 rows x 13 columns = 6,500 SQLite variables (SQLite >= 3.35, needed for RETURNING,
-#: allows 32,766); on PostgreSQL it is 13 array parameters whatever the row count
-_CHUNK_ROWS = 500
-_RETURNING = " ON CONFLICT DO NOTHING RETURNING id, device_id, seq"
-
-
-def _converted(conn: Connection) -> tuple[Any, list[tuple[int, Any]]]:
-    get = itemgetter(*(c.name for c in events.c))
-    dialect = conn.dialect
-    procs = [
-        (i, c.type.dialect_impl(dialect).bind_processor(dialect)) for i, c in enumerate(events.c)
-    ]
-    return get, [(i, p) for i, p in procs if p is not None]
-
-
-@lru_cache(maxsize=8)
-def _sqlite_sql(n_rows: int) -> str:
-    row = "(" + ", ".join("?" * len(events.c)) + ")"
-    names = ", ".join(c.name for c in events.c)
-    return f"INSERT INTO {events.name} ({names}) VALUES {', '.join([row] * n_rows)}{_RETURNING}"
-
-
-def _insert_sqlite(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[EventKey]:
-    get, procs = _converted(conn)
-    params: list[Any] = []
-    for r in rows:
-        values = list(get(r))
-        for i, p in procs:
-            values[i] = p(values[i])
-        params.extend(values)
-    result = conn.exec_driver_sql(_sqlite_sql(len(rows)), tuple(params))
-    return {(i, d, s) for i, d, s in result}
-
-
-def _postgresql_sql(conn: Connection) -> str:
-    # One array per column, unnest()ed back into rows in order: the statement text stays
-    # the same for every batch size, so the server and psycopg parse it once.
-    casts = ", ".join(f"%s::{c.type.compile(dialect=conn.dialect)}[]" for c in events.c)
-    names = ", ".join(c.name for c in events.c)
-    return f"INSERT INTO {events.name} ({names}) SELECT * FROM unnest({casts}){_RETURNING}"
-
-
-def _insert_postgresql(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[EventKey]:
-    get, procs = _converted(conn)
-    columns = [list(col) for col in zip(*map(get, rows), strict=True)]
-    for i, p in procs:
-        columns[i] = [p(v) for v in columns[i]]
-    result = conn.exec_driver_sql(_postgresql_sql(conn), tuple(columns))
-    return {(i, d, s) for i, d, s in result}
+def _insert_chunk(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[EventKey]:
+    # ``insert(events).on_conflict_do_nothing().returning(...)`` as few statements, with
+    # the columns' own bind processors (see ``bulk``): going through SQLAlchemy's
+    # executemany instead costs more than the database's own work.
+    names = tuple(c.name for c in events.c)
+    columns = [[r[n] for r in rows] for n in names]
+    returned = insert_columns(
+        conn, events, names, columns, ignore_conflicts=True, returning=("id", "device_id", "seq")
+    )
+    return {(i, d, s) for i, d, s in returned}
 
 
 def _classify(conn: Connection, keys: list[EventKey]) -> dict[EventKey, tuple[Outcome, str]]:

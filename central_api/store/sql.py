@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 T = TypeVar("T")
@@ -73,3 +73,17 @@ def clean_text(value: str, limit: int) -> str:
     if len(raw) <= limit:
         return value
     return raw[:limit].decode("utf-8", "ignore")
+
+
+def pairs_in(
+    conn: Connection, a: ColumnElement[Any], b: ColumnElement[Any], pairs: Iterable[tuple[Any, Any]]
+) -> ColumnElement[bool]:
+    """``(a, b) IN pairs``. On PostgreSQL the pairs travel as two arrays, ``unnest``ed
+    into a semi-join: a literal list of thousands of row values is slow to plan."""
+    pairs = sorted(set(pairs))
+    if conn.dialect.name != "postgresql":
+        return tuple_(a, b).in_(pairs)
+    firsts = bindparam(None, [p[0] for p in pairs], type_=postgresql.ARRAY(a.type))
+    seconds = bindparam(None, [p[1] for p in pairs], type_=postgresql.ARRAY(b.type))
+    keys = func.unnest(firsts, seconds).table_valued("a", "b").render_derived()
+    return tuple_(a, b).in_(select(keys.c.a, keys.c.b))
