@@ -38,7 +38,15 @@ from central_api.domain.devices import (
 from central_api.domain.profile_effects import ProfileEffects
 from central_api.store.db import write_transaction
 from central_api.store.dead_letters import dead_letter_row, insert_dead_letters, raw_text
-from central_api.store.events import EventKey, Outcome, Unstorable, event_row, insert_events
+from central_api.store.events import (
+    EventKey,
+    EventRow,
+    Outcome,
+    Unstorable,
+    event_key,
+    event_row,
+    insert_events,
+)
 from edge_sync.protocol import (
     Ack,
     BatchCheck,
@@ -117,7 +125,7 @@ class _Batch:
 @dataclass(slots=True)
 class _Group:
     batches: list[_Batch] = field(default_factory=list)
-    rows: dict[EventKey, dict[str, Any]] = field(default_factory=dict)
+    rows: dict[EventKey, EventRow] = field(default_factory=dict)
     dead: list[dict[str, Any]] = field(default_factory=list)
     signals: dict[str, DeviceSignals] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
@@ -234,7 +242,7 @@ class Ingestor:
             except Unstorable as err:
                 self._reject(g, b, ve, DeadLetterReason.SCHEMA_VIOLATION, str(err))
                 continue
-            key = (row["id"], row["device_id"], row["seq"])
+            key = event_key(row)
             g.rows.setdefault(key, row)  # the same event twice in one group: insert once
             b.events.append((ve, key))
 

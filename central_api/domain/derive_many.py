@@ -28,7 +28,7 @@ from .journeys import stage_history
 from .journeys import touchpoints as journey_touchpoints
 from .profile_facts import consent_state_many, load_facts_many
 from .scoring import decay_anchor
-from .thresholds import derive_profile
+from .thresholds import derive_state
 
 DERIVED = (score_ledger, touchpoints, stages_reached, threshold_crossings)
 
@@ -63,8 +63,8 @@ def recompute_many(
     updates: list[dict[str, Any]] = []
     for pid in live:
         if allowed[pid].get(purpose, False):
-            d = derive_profile(facts[pid], rows[pid].attributes, rules, now)
-            ledger, found, stage, grade = d.ledger, d.crossings, d.stage, d.grade.letter
+            ledger, g, found, stage = derive_state(facts[pid], rows[pid].attributes, rules)
+            grade = g.letter
             tp = journey_touchpoints(facts[pid], active.journey)
             st = stage_history(facts[pid], active.journey)
         else:

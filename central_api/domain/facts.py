@@ -35,7 +35,24 @@ class Fact:
         return (self.occurred_at, self.event_id)
 
 
-def ordered(facts: Iterable[Fact]) -> list[Fact]:
-    """Deduplicated by event id and sorted by ``(occurred_at, event_id)``."""
+class Ordered(list[Fact]):
+    """A list of facts already deduplicated and sorted: ``ordered`` returns it as is."""
+
+    __slots__ = ()
+
+
+def _key(f: Fact) -> tuple[datetime, str]:
+    return (f.occurred_at, f.event_id)
+
+
+def ordered(facts: Iterable[Fact]) -> Ordered:
+    """Deduplicated by event id and sorted by ``(occurred_at, event_id)``.
+
+    Every derivation calls this on its input; a profile's facts are ordered once when
+    they are loaded, and the later calls cost nothing. An ``Ordered`` must not be
+    appended to (none of the derivations does).
+    """
+    if isinstance(facts, Ordered):
+        return facts
     by_id = {f.event_id: f for f in facts}
-    return sorted(by_id.values(), key=lambda f: f.sort_key)
+    return Ordered(sorted(by_id.values(), key=_key))

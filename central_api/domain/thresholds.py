@@ -107,16 +107,25 @@ def derive_profile(
     facts: Iterable[Fact], attributes: Mapping[str, Any], rules: RuleSet, at: datetime
 ) -> Derived:
     """Ledger, scores as of ``at``, grade, crossings and stage in one call."""
-    facts = ordered(facts)
-    ledger = derive_ledger(facts, rules)
-    found = crossings(facts, ledger, attributes, rules)
+    ledger, g, found, stage = derive_state(facts, attributes, rules)
     return Derived(
         ledger=ledger,
         scores=score_totals(ledger, rules, at),
-        grade=grade(attributes, rules),
+        grade=g,
         crossings=found,
-        stage=current_stage(found, rules),
+        stage=stage,
     )
+
+
+def derive_state(
+    facts: Iterable[Fact], attributes: Mapping[str, Any], rules: RuleSet
+) -> tuple[list[LedgerLine], Grade, list[Crossing], str | None]:
+    """What is stored for a profile (``derive_profile`` without the totals at a time):
+    ledger, grade, crossings and stage."""
+    facts = ordered(facts)
+    ledger = derive_ledger(facts, rules)
+    found = crossings(facts, ledger, attributes, rules)
+    return ledger, grade(attributes, rules), found, current_stage(found, rules)
 
 
 _COUNTS = (

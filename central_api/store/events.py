@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -38,8 +40,14 @@ class Unstorable(Exception):
     """A valid event that the database cannot hold as it is (rejected, not fatal)."""
 
 
-def event_row(ve: ValidEvent, received_at: datetime) -> dict[str, Any]:
-    """The ``events`` row for a checked event, or ``Unstorable``."""
+#: an ``events`` row as a tuple, in the table's column order (the ingest hot path)
+EventRow = tuple[Any, ...]
+COLUMNS = tuple(c.name for c in events.c)
+assert COLUMNS[:4] == ("id", "device_id", "store_id", "seq")
+
+
+def event_row(ve: ValidEvent, received_at: datetime) -> EventRow:
+    """The ``events`` row (in ``COLUMNS`` order) for a checked event, or ``Unstorable``."""
     e = ve.event
     for name in ("boot_id", "session_id"):
         value = getattr(e, name)
@@ -51,58 +59,50 @@ def event_row(ve: ValidEvent, received_at: datetime) -> dict[str, Any]:
         occurred_at = e.occurred_at.astimezone(UTC)
     except OverflowError:
         raise Unstorable("occurred_at: out of range in UTC") from None
-    return {
-        "id": e.id,
-        "device_id": e.device_id,
-        "store_id": e.store_id,
-        "seq": e.seq,
-        "type": e.type,
-        "v": e.v,
-        "occurred_at": occurred_at,
-        "received_at": received_at,
-        "mono_ns": e.mono_ns,
-        "boot_id": e.boot_id,
-        "clock_synced": e.clock_synced,
-        "session_id": e.session_id,
-        "data": ve.data,
-    }
+    return (
+        e.id, e.device_id, e.store_id, e.seq, e.type, e.v, occurred_at, received_at,
+        e.mono_ns, e.boot_id, e.clock_synced, e.session_id, ve.data,
+    )  # fmt: skip
 
 
-def event_key(row: dict[str, Any]) -> EventKey:
-    return (row["id"], row["device_id"], row["seq"])
+def event_key(row: EventRow) -> EventKey:
+    return (row[0], row[1], row[3])
 
 
-def insert_events(
-    conn: Connection, rows: Sequence[dict[str, Any]]
-) -> dict[EventKey, tuple[Outcome, str]]:
+_NEW = (Outcome.NEW, "")
+
+
+@dataclass(slots=True)
+class Outcomes:
+    """What ``insert_events`` found for each row's key."""
+
+    inserted: set[EventKey]
+    others: dict[EventKey, tuple[Outcome, str]]
+
+    def __getitem__(self, key: EventKey) -> tuple[Outcome, str]:
+        """``(outcome, detail)``; ``detail`` explains a conflict."""
+        return _NEW if key in self.inserted else self.others[key]
+
+
+def insert_events(conn: Connection, rows: Sequence[EventRow]) -> Outcomes:
     """Insert event rows (distinct keys) and classify each: new, duplicate or conflict.
 
-    Returns ``{key: (outcome, detail)}``; ``detail`` explains a conflict. Rows are sent in
-    (device_id, seq) order so that two workers inserting overlapping batches take their
-    index locks in the same order.
+    Rows are sent in (device_id, seq) order so that two workers inserting overlapping
+    batches take their index locks in the same order.
     """
-    ordered = sorted(rows, key=lambda r: (r["device_id"], r["seq"]))
+    ordered = sorted(rows, key=itemgetter(1, 3))
     if not ordered:
-        return {}
-    inserted = _insert_chunk(conn, ordered)
-
-    out: dict[EventKey, tuple[Outcome, str]] = {k: (Outcome.NEW, "") for k in inserted}
-    missing = [event_key(r) for r in ordered if event_key(r) not in inserted]
-    if missing:
-        out.update(_classify(conn, missing))
-    return out
-
-
-def _insert_chunk(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[EventKey]:
-    # ``insert(events).on_conflict_do_nothing().returning(...)`` as few statements, with
+        return Outcomes(set(), {})
+    # ``insert(events).on_conflict_do_nothing().returning(...)`` in few statements, with
     # the columns' own bind processors (see ``bulk``): going through SQLAlchemy's
     # executemany instead costs more than the database's own work.
-    names = tuple(c.name for c in events.c)
-    columns = [[r[n] for r in rows] for n in names]
     returned = insert_columns(
-        conn, events, names, columns, ignore_conflicts=True, returning=("id", "device_id", "seq")
-    )
-    return {(i, d, s) for i, d, s in returned}
+        conn, events, COLUMNS, [list(col) for col in zip(*ordered, strict=True)],
+        ignore_conflicts=True, returning=("id", "device_id", "seq"),
+    )  # fmt: skip
+    inserted: set[EventKey] = set(returned)  # type: ignore[arg-type]
+    missing = [k for k in map(event_key, ordered) if k not in inserted]
+    return Outcomes(inserted, _classify(conn, missing) if missing else {})
 
 
 def _classify(conn: Connection, keys: list[EventKey]) -> dict[EventKey, tuple[Outcome, str]]:
