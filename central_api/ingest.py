@@ -141,10 +141,54 @@ class _Group:
         sig.store_id = t.store_id
         return sig
 
+    def absorb(self, other: _Group) -> None:
+        """Add another group's messages, as if they had been prepared in this one."""
+        self.batches += other.batches
+        for key, row in other.rows.items():
+            self.rows.setdefault(key, row)
+        self.dead += other.dead
+        for device_id, sig in other.signals.items():
+            mine = self.signals.get(device_id)
+            if mine is None:
+                self.signals[device_id] = sig
+            else:
+                mine.absorb(sig)
+        for name, n in other.counters.items():
+            self.count(name, n)
+        if other.latest is not None:
+            self.latest = other.latest if self.latest is None else max(self.latest, other.latest)
+
     def dead_letter(self, t: UpTopic | None, **fields: Any) -> None:
         if t is not None:
             fields.update(device_id=t.device_id, store_id=t.store_id)
         self.dead.append(dead_letter_row(**fields))
+
+
+class Prepared:
+    """Messages parsed and validated, not yet written (see ``Ingestor.prepare``)."""
+
+    __slots__ = ("_group",)
+
+    def __init__(self, group: _Group) -> None:
+        self._group: _Group | None = group
+
+    @property
+    def messages(self) -> int:
+        return self._live().counters.get("messages", 0)
+
+    def merge(self, other: Prepared) -> None:
+        """Take ``other``'s messages into this group (``other`` is used up)."""
+        self._live().absorb(other.take())
+
+    def take(self) -> _Group:
+        group = self._live()
+        self._group = None
+        return group
+
+    def _live(self) -> _Group:
+        if self._group is None:
+            raise RuntimeError("this prepared group was already committed or merged")
+        return self._group
 
 
 class Ingestor:
@@ -162,8 +206,12 @@ class Ingestor:
         """Apply all ``messages`` in ONE transaction (group commit) and return the acks
         to publish once this returns. Raises on database errors (see ``is_retryable``);
         then nothing was committed and no ack may be sent."""
-        if not messages:
-            return []
+        return self.commit(self.prepare(messages))
+
+    def prepare(self, messages: list[Incoming]) -> Prepared:
+        """The part of ``process`` that needs no database (parse, validate, build rows),
+        so that it can run while another group is being written. Prepared groups can be
+        ``merge``d and are committed with ``commit``."""
         now = utcnow()
         group = _Group()
         for msg in messages:
@@ -171,6 +219,16 @@ class Ingestor:
             if at.tzinfo is None:
                 raise ValueError("Incoming.received_at must be timezone-aware")
             self._prepare(group, msg, at)
+        return Prepared(group)
+
+    def commit(self, prepared: Prepared) -> list[Outgoing]:
+        """Write a prepared group in one transaction; the acks to publish afterwards.
+
+        A prepared group is used up by a commit, whether it succeeds or raises: to retry,
+        prepare the messages again."""
+        group = prepared.take()
+        if not group.batches and not group.signals and not group.dead and not group.counters:
+            return []
         with write_transaction(self.engine) as conn:
             self._write(conn, group)
         return self._acks(group)

@@ -3,7 +3,8 @@
 Order of operations per group of messages (the exactly-once-in-effect rule):
 
 1. the paho thread only queues what arrives (``manual_ack``: no PUBACK yet);
-2. the worker commits the whole group in one transaction (``Ingestor.process``);
+2. a preparer thread parses and validates them (``Ingestor.prepare``) while the worker
+   commits the previous group in one transaction (``Ingestor.commit``);
 3. after the commit it publishes the acks to the devices, and only then sends the
    PUBACKs to the broker.
 
@@ -26,7 +27,7 @@ from edge_sync.protocol import topics
 from edge_sync.protocol.link import LinkOptions, MqttLink, NotConnected
 
 from .config import CentralConfig
-from .ingest import Incoming, Ingestor, is_retryable
+from .ingest import Incoming, Ingestor, Prepared, is_retryable
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,22 @@ class _Received:
     incoming: Incoming
 
 
+@dataclass(slots=True)
+class _Ready:
+    items: list[_Received]
+    #: None when preparing them failed (a bug): they are then committed one by one
+    prepared: Prepared | None
+
+
 class IngestService:
     def __init__(self, cfg: CentralConfig, ingestor: Ingestor) -> None:
         self.cfg = cfg
         self.ingestor = ingestor
         self._queue: queue.Queue[_Received] = queue.Queue()
         self._stop = threading.Event()
+        #: parsed and validated groups waiting for the worker (bounded: memory)
+        self._prepared: queue.Queue[_Ready] = queue.Queue(maxsize=4)
+        self._preparer: threading.Thread | None = None
         self._worker: threading.Thread | None = None
         self.processed_messages = 0
         self.last_error: str | None = None
@@ -63,22 +74,28 @@ class IngestService:
         )
 
     def start(self) -> None:
+        self._preparer = threading.Thread(
+            target=self._prepare_loop, name="central-ingest-prepare", daemon=True
+        )
         self._worker = threading.Thread(
             target=self._work, name="central-ingest-worker", daemon=True
         )
+        self._preparer.start()
         self._worker.start()
         self.link.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        if self._worker is not None:
-            self._worker.join(timeout)
+        for t in (self._preparer, self._worker):
+            if t is not None:
+                t.join(timeout)
         self.link.stop(timeout=timeout)
         log.info("ingest stopped: %d messages processed", self.processed_messages)
 
     @property
     def healthy(self) -> bool:
-        return self.link.connected and self._worker is not None and self._worker.is_alive()
+        threads = (self._preparer, self._worker)
+        return self.link.connected and all(t is not None and t.is_alive() for t in threads)
 
     # -- paho thread ------------------------------------------------------------------
 
@@ -88,6 +105,10 @@ class IngestService:
         )
 
     # -- worker -------------------------------------------------------------------------
+
+    # Two threads: the preparer parses and validates the next group while the worker
+    # writes the current one (the database releases the GIL while it works), then the
+    # worker takes whatever is prepared, up to max_messages_per_commit, as one commit.
 
     def _take_group(self) -> list[_Received]:
         try:
@@ -103,31 +124,90 @@ class IngestService:
                 break
         return group
 
-    def _work(self) -> None:
-        pending: list[_Received] = []
-        backoff = 0.1
+    def _prepare_loop(self) -> None:
         while not self._stop.is_set():
-            if not pending:
-                pending = self._take_group()
-                if not pending:
-                    continue
+            items = self._take_group()
+            if not items:
+                continue
             try:
-                self._commit_and_ack(pending)
-                pending = []
-                backoff = 0.1
-                self.last_error = None
-            except Exception as err:
-                if is_retryable(err):
-                    # Database away, busy or full: keep the group (nothing was acked), retry.
-                    self.last_error = f"database: {getattr(err, 'orig', None) or err}"
-                    log.warning("ingest commit failed, retrying in %.1fs: %s", backoff, err)
+                prepared: Prepared | None = self.ingestor.prepare([i.incoming for i in items])
+            except Exception:
+                log.exception(
+                    "could not prepare %d messages; committing them one by one", len(items)
+                )
+                prepared = None
+            while not self._stop.is_set():
+                try:
+                    self._prepared.put(_Ready(items, prepared), timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+
+    def _take_prepared(self) -> _Ready | None:
+        try:
+            ready = self._prepared.get(timeout=0.2)
+        except queue.Empty:
+            return None
+        limit = self.cfg.ingest.max_messages_per_commit
+        while ready.prepared is not None and len(ready.items) < limit:
+            try:
+                more = self._prepared.get_nowait()
+            except queue.Empty:
+                break
+            if more.prepared is None:
+                # cannot be merged: commit what we have, then that one on its own
+                self._commit_ready(ready)
+                return more
+            ready.prepared.merge(more.prepared)
+            ready.items += more.items
+        return ready
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            ready = self._take_prepared()
+            if ready is not None:
+                self._commit_ready(ready)
+
+    def _commit_ready(self, ready: _Ready) -> None:
+        """Commit a prepared group. While the database is away, retry it (prepared again:
+        an attempt uses a prepared group up) with backoff until it goes through or central
+        stops; on any other error, isolate the message that causes it."""
+        pending, prepared = ready.items, ready.prepared
+        backoff = 0.1
+        while pending and not self._stop.is_set():
+            if prepared is None:
+                # Preparing failed (a bug), or the last attempt did: one message at a time.
+                pending = self._one_by_one(pending)
+                if pending:  # stopped at a database error: the rest waits, as a group
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, 10.0)
+                    prepared = self._prepare_again(pending)
+                continue
+            try:
+                self._commit_and_ack(pending, prepared)
+                self.last_error = None
+                return
+            except Exception as err:
+                prepared = None
+                if not is_retryable(err):
+                    log.exception(
+                        "ingest failed on a group of %d messages; retrying one by one",
+                        len(pending),
+                    )
                     continue
-                log.exception(
-                    "ingest failed on a group of %d messages; retrying one by one", len(pending)
-                )
-                pending = self._one_by_one(pending)
+                # Database away, busy or full: keep the group (nothing was acked), retry.
+                self.last_error = f"database: {getattr(err, 'orig', None) or err}"
+                log.warning("ingest commit failed, retrying in %.1fs: %s", backoff, err)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+                prepared = self._prepare_again(pending)
+
+    def _prepare_again(self, items: list[_Received]) -> Prepared | None:
+        try:
+            return self.ingestor.prepare([i.incoming for i in items])
+        except Exception:
+            log.exception("could not prepare %d messages again", len(items))
+            return None
 
     def _one_by_one(self, group: list[_Received]) -> list[_Received]:
         """Isolate a message that cannot be processed so it does not hold back the rest.
@@ -139,7 +219,7 @@ class IngestService:
         """
         for i, item in enumerate(group):
             try:
-                self._commit_and_ack([item])
+                self._commit_and_ack([item], self.ingestor.prepare([item.incoming]))
             except Exception as err:
                 if is_retryable(err):
                     return group[i:]  # the database, not the message: retry later
@@ -150,8 +230,8 @@ class IngestService:
                 self.link.ack(item.mid, item.qos)
         return []
 
-    def _commit_and_ack(self, group: list[_Received]) -> None:
-        acks = self.ingestor.process([g.incoming for g in group])
+    def _commit_and_ack(self, group: list[_Received], prepared: Prepared) -> None:
+        acks = self.ingestor.commit(prepared)
         for out in acks:
             try:
                 self.link.publish(out.topic, out.payload, qos=1)

@@ -84,6 +84,16 @@ class DeviceSignals:
         if seen:
             self.seen_at = at if self.seen_at is None else max(self.seen_at, at)
 
+    def absorb(self, later: DeviceSignals) -> None:
+        """Fold in what a later group of messages says about the same device."""
+        self.store_id = later.store_id
+        if later.first_at is not None:
+            self.touch(later.first_at, seen=False)
+        if later.seen_at is not None:
+            self.touch(later.seen_at)
+        self.statuses += later.statuses
+        self.heartbeats += later.heartbeats
+
 
 def apply_signals(conn: Connection, signals: Mapping[str, DeviceSignals]) -> None:
     """Create missing device rows and fold the signals in, one device at a time in

@@ -24,9 +24,12 @@ from .helpers import (
     batch_msg,
     count,
     dead,
+    device_row,
     event,
     events_for,
+    heartbeat_msg,
     only_ack,
+    status_msg,
     stored_seqs,
     type_counts,
 )
@@ -293,3 +296,53 @@ def test_random_resends_and_reorders_store_each_event_once(
         c = read_ingest_counters(conn)
     assert c["events_stored"] == distinct == sum(type_counts(engine).values())
     assert c["events_stored"] + c["duplicates_ignored"] == sent
+
+
+def test_prepared_groups_merged_commit_as_one_group(tmp_path) -> None:
+    """The service prepares groups while another commits, then merges what is ready:
+    the result must be that of processing all the messages at once."""
+    birth = {"state": "online", "version": "1.4.2", "config_version": 7, "boot_id": "boot-1"}
+    a = events_for(range(1, 8))
+    b = events_for(range(1, 4), device="s2-k1", store="s2")
+    messages = [
+        heartbeat_msg(at(1), queue_depth=3),
+        batch_msg(a[:4], "a1", at=at(2)),
+        status_msg(birth, at(3), device="s2-k1", store="s2"),
+        batch_msg(b, "b1", device="s2-k1", store="s2", at=at(4)),
+        Incoming(topics.events(STORE, DEVICE), b"nope", at(5)),
+        batch_msg(a[3:], "a2", at=at(6)),  # seq 4 again, in another prepared group
+        status_msg({"state": "offline"}, at(7), device="s2-k1", store="s2"),
+        heartbeat_msg(at(8), queue_depth=0),
+    ]
+
+    def run(split: list[int]) -> tuple:
+        eng = make_engine(f"sqlite:///{tmp_path / f'{len(split)}.db'}")
+        store_db.migrate(eng)
+        ing = Ingestor(eng)
+        parts = [messages[i:j] for i, j in zip([0, *split], [*split, len(messages)], strict=True)]
+        prepared = [ing.prepare(p) for p in parts]
+        for p in prepared[1:]:
+            prepared[0].merge(p)
+        assert prepared[0].messages == len(messages)
+        out = acks(ing.commit(prepared[0]))
+        with eng.connect() as conn:
+            counters = read_ingest_counters(conn)
+        rows = (
+            stored_seqs(eng), stored_seqs(eng, "s2-k1"), type_counts(eng),
+            [(d["reason"], d["topic"]) for d in dead(eng)],
+            [device_row(eng, d) for d in (DEVICE, "s2-k1")],
+        )  # fmt: skip
+        eng.dispose()
+        return out, counters, rows
+
+    whole = run([])
+    assert whole[1] == {"events_stored": 10, "duplicates_ignored": 1, "dead_letters": 1,
+                        "messages": 8}  # fmt: skip
+    assert run([3, 5]) == whole
+    assert run([1, 2, 4, 6, 7]) == whole
+    ing = Ingestor(make_engine(f"sqlite:///{tmp_path / 'once.db'}"))
+    store_db.migrate(ing.engine)
+    once = ing.prepare([heartbeat_msg(at(1))])
+    ing.commit(once)
+    with pytest.raises(RuntimeError, match="already committed or merged"):
+        ing.commit(once)  # a retry must prepare the messages again
