@@ -35,6 +35,7 @@ from central_api.domain.devices import (
     parse_heartbeat,
     parse_status,
 )
+from central_api.domain.profile_cache import ProfileCache
 from central_api.domain.profile_effects import ProfileEffects
 from central_api.store.db import write_transaction
 from central_api.store.dead_letters import dead_letter_row, insert_dead_letters, raw_text
@@ -85,6 +86,8 @@ class Effect(Protocol):
     Called once per ``process`` (inside its transaction) with the group's new events in
     (device_id, seq) order. Effects must not depend on arrival order or time (scores and
     journeys use ``occurred_at``); ``received_at`` is the group's latest receive time.
+    An effect that keeps state outside the database may also have ``committed()`` and
+    ``rolled_back()``, called after the transaction ends.
     """
 
     def apply(
@@ -92,7 +95,20 @@ class Effect(Protocol):
     ) -> None: ...
 
 
-DEFAULT_EFFECTS: tuple[Effect, ...] = (DeviceTypeCounts(), ProfileEffects())
+def _after(effects: Sequence[Effect], outcome: str) -> None:
+    """Tell effects that keep state outside the database (``committed()`` /
+    ``rolled_back()``, both optional) how the transaction ended."""
+    for effect in effects:
+        hook = getattr(effect, outcome, None)
+        if hook is not None:
+            hook()
+
+
+def default_effects(cache_facts: int = 100_000) -> tuple[Effect, ...]:
+    """Counters, identity and re-derivation; a new set per ``Ingestor`` (what the profile
+    effects remember belongs to one database). ``cache_facts``: see ``ProfileCache``."""
+    cache = ProfileCache(max_facts=cache_facts) if cache_facts > 0 else None
+    return (DeviceTypeCounts(), ProfileEffects(cache=cache))
 
 
 #: SQLite reports missing tables and syntax errors as OperationalError too; only these pass
@@ -198,9 +214,9 @@ class Ingestor:
     several threads or processes may ingest into the same database at once.
     """
 
-    def __init__(self, engine: Engine, effects: Sequence[Effect] = DEFAULT_EFFECTS) -> None:
+    def __init__(self, engine: Engine, effects: Sequence[Effect] | None = None) -> None:
         self.engine = engine
-        self.effects = tuple(effects)
+        self.effects = tuple(effects) if effects is not None else default_effects()
 
     def process(self, messages: list[Incoming]) -> list[Outgoing]:
         """Apply all ``messages`` in ONE transaction (group commit) and return the acks
@@ -229,8 +245,13 @@ class Ingestor:
         group = prepared.take()
         if not group.batches and not group.signals and not group.dead and not group.counters:
             return []
-        with write_transaction(self.engine) as conn:
-            self._write(conn, group)
+        try:
+            with write_transaction(self.engine) as conn:
+                self._write(conn, group)
+        except BaseException:
+            _after(self.effects, "rolled_back")
+            raise
+        _after(self.effects, "committed")
         return self._acks(group)
 
     def _prepare(self, g: _Group, msg: Incoming, at: datetime) -> None:

@@ -4,11 +4,14 @@ The rules are those of ``profile_effects.recompute``: every touched profile is d
 from its whole set of facts. Here the reads are one query per table for the whole
 group and the writes one statement per table, so a batch that touches 50 profiles costs
 about as many round trips as one that touches one.
+
+With a ``ProfileCache`` (ingest workers), a profile this worker re-derived before and
+nobody has re-derived since is not read again: its remembered facts, consents and
+derived rows, with the transaction's own ``Delta`` applied, stand in for the reads.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -23,14 +26,24 @@ from ..store.profile_tables import (
     threshold_crossings,
     touchpoints,
 )
-from ..store.sql import pairs_in
+from ..store.sql import pairs_in, tuples_in
+from .facts import Fact, ordered
 from .journeys import stage_history
 from .journeys import touchpoints as journey_touchpoints
-from .profile_facts import consent_state_many, load_facts_many
+from .profile_cache import ConsentRows, Delta, LedgerKeys, ProfileCache, ProfileState
+from .profile_facts import consent_rows_many, latest_consents, load_facts_many
 from .scoring import decay_anchor
 from .thresholds import derive_state
 
 DERIVED = (score_ledger, touchpoints, stages_reached, threshold_crossings)
+
+#: touchpoint and stage rows name an event, whose time, channel, device and store never
+#: change: what rules can change is the task, the stage and the attribution
+_TP_KEY, _TP_COMPARE = "event_id", ("task", "campaign_id")
+_STAGE_KEY, _STAGE_COMPARE = "stage", ("event_id", "campaign_id", "store_id")
+_LEDGER_KEY = ("event_id", "rule_id", "rules_version")
+
+_NO_CHANGES = Delta()
 
 
 def recompute_many(
@@ -41,20 +54,52 @@ def recompute_many(
     *,
     purpose: str,
     before_crossings: Callable[[Connection, str, list, Any, datetime], Any] | None = None,
+    cache: ProfileCache | None = None,
+    delta: Delta | None = None,
 ) -> None:
+    """Re-derive ``profile_ids`` and write what changed. ``delta`` is what this
+    transaction changed in their facts and consents so far (needed to use ``cache``)."""
     pids = sorted(set(profile_ids))
     if not pids:
         return
-    rows = {r.id: r for r in conn.execute(select(profiles).where(profiles.c.id.in_(pids)))}
+    q = select(profiles).where(profiles.c.id.in_(pids))
+    if conn.dialect.name == "postgresql":
+        # Locked before anything of theirs is read: a concurrent re-derivation of the
+        # same profile waits for this one to commit, then reads what it wrote.
+        q = q.order_by(profiles.c.id).with_for_update(key_share=True)
+    rows = {r.id: r for r in conn.execute(q)}
     live = [p for p in pids if p in rows and rows[p].status == "active"]
     gone = [p for p in pids if p in rows and rows[p].status != "active"]
     for table in DERIVED if gone else ():
         # Merged away: the history counts for the survivor, never twice.
         conn.execute(delete(table).where(table.c.profile_id.in_(gone)))
+    for pid in gone if cache is not None else ():
+        cache.stage(pid, None)
     if not live:
         return
-    facts = load_facts_many(conn, live)
-    allowed = consent_state_many(conn, live)
+
+    warm: dict[str, tuple[dict[str, Fact], ConsentRows, ProfileState]] = {}
+    if cache is not None:
+        changes = delta if delta is not None else _NO_CHANGES
+        for pid in live:
+            state = cache.get(pid, rows[pid].revision)
+            now_known = changes.apply(pid, state) if state is not None else None
+            if now_known is not None:
+                warm[pid] = (*now_known, state)  # type: ignore[assignment]
+    cold = [p for p in live if p not in warm]
+    facts = load_facts_many(conn, cold)
+    consent_rows = consent_rows_many(conn, cold)
+    for pid, (known, consents, _) in warm.items():
+        facts[pid] = ordered(known.values())
+        consent_rows[pid] = consents
+    had_ledger = _read_ledgers(conn, cold)
+    had_tps = _read_keyed(conn, touchpoints, cold, _TP_KEY, _TP_COMPARE)
+    had_stages = _read_keyed(conn, stages_reached, cold, _STAGE_KEY, _STAGE_COMPARE)
+    for pid, (_, _, state) in warm.items():
+        had_ledger[pid] = state.ledger
+        had_tps[pid] = state.touchpoints
+        had_stages[pid] = state.stages
+
     rules = active.scoring
     ledgers: dict[str, list] = {}
     tps: list[dict[str, Any]] = []
@@ -62,7 +107,7 @@ def recompute_many(
     crossings: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for pid in live:
-        if allowed[pid].get(purpose, False):
+        if latest_consents(consent_rows[pid]).get(purpose, False):
             ledger, g, found, stage = derive_state(facts[pid], rows[pid].attributes, rules)
             grade = g.letter
             tp = journey_touchpoints(facts[pid], active.journey)
@@ -93,73 +138,103 @@ def recompute_many(
             "score_raw": float(sum(line.points for line in ledger)), "score_ref_sum": ref_sum,
             "score_ref_at": ref_at, "rules_version": rules.version, "updated_at": now,
         })  # fmt: skip
-    _write_ledgers(conn, ledgers)
-    # Touchpoint and stage rows name an event, whose time, channel, device and store
-    # never change: what rules can change is the task, the stage and the attribution.
-    _sync_rows(conn, touchpoints, live, tps, "event_id", ("task", "campaign_id"))
-    _sync_rows(conn, stages_reached, live, stages, "stage", ("event_id", "campaign_id", "store_id"))
+    now_ledger = _write_ledgers(conn, ledgers, had_ledger)
+    now_tps = _sync_rows(conn, touchpoints, tps, had_tps, _TP_KEY, _TP_COMPARE)
+    now_stages = _sync_rows(conn, stages_reached, stages, had_stages, _STAGE_KEY, _STAGE_COMPARE)
     conn.execute(delete(threshold_crossings).where(threshold_crossings.c.profile_id.in_(live)))
     insert_rows(conn, threshold_crossings, crossings)
+    values = {k: bindparam(k) for k in updates[0] if k != "pid"}
     conn.execute(
         update(profiles)
         .where(profiles.c.id == bindparam("pid"))
-        .values({k: bindparam(k) for k in updates[0] if k != "pid"}),
+        .values(**values, revision=profiles.c.revision + 1),
         updates,
     )
+    if cache is not None:
+        for pid in live:
+            cache.stage(
+                pid,
+                ProfileState(
+                    revision=rows[pid].revision + 1,
+                    facts={f.event_id: f for f in facts[pid]},
+                    consents=consent_rows[pid],
+                    ledger=now_ledger.get(pid, {}),
+                    touchpoints=now_tps.get(pid, {}),
+                    stages=now_stages.get(pid, {}),
+                ),
+            )
 
 
-def _write_ledgers(conn: Connection, ledgers: dict[str, list]) -> None:
-    """Keep ledger rows stable: delete what no longer holds, insert what is new."""
-    have: dict[str, dict[tuple, tuple[int, float]]] = defaultdict(dict)
-    for r in conn.execute(
-        select(
-            score_ledger.c.id, score_ledger.c.profile_id, score_ledger.c.event_id,
-            score_ledger.c.rule_id, score_ledger.c.rules_version, score_ledger.c.points,
-        ).where(score_ledger.c.profile_id.in_(list(ledgers)))
-    ):  # fmt: skip
-        have[r.profile_id][(r.event_id, r.rule_id, r.rules_version)] = (r.id, r.points)
-    stale: list[int] = []
+def _read_ledgers(conn: Connection, pids: list[str]) -> dict[str, LedgerKeys]:
+    out: dict[str, LedgerKeys] = {p: {} for p in pids}
+    if pids:
+        cols = [score_ledger.c[k] for k in ("profile_id", *_LEDGER_KEY, "points")]
+        for r in conn.execute(select(*cols).where(score_ledger.c.profile_id.in_(pids))):
+            out[r[0]][(r[1], r[2], r[3])] = r[4]
+    return out
+
+
+def _write_ledgers(
+    conn: Connection, ledgers: dict[str, list], had: dict[str, LedgerKeys]
+) -> dict[str, LedgerKeys]:
+    """Keep ledger rows stable: delete what no longer holds, insert what is new. Returns
+    each profile's ledger keys as now stored."""
+    stale: list[tuple[str, str, str, str]] = []
     rows: list[dict[str, Any]] = []
+    now: dict[str, LedgerKeys] = {}
     for pid, ledger in ledgers.items():
         want = {(ln.event_id, ln.rule_id, ln.rules_version): ln for ln in ledger}
-        for key, (rid, pts) in have[pid].items():
+        have = had.get(pid, {})
+        for key, pts in have.items():
             if key not in want or want[key].points != pts:
-                stale.append(rid)
+                stale.append((pid, *key))
         for key, ln in want.items():
-            old = have[pid].get(key)
-            if old is None or old[1] != ln.points:
+            old = have.get(key)
+            if old is None or old != ln.points:
                 rows.append(
                     {"profile_id": pid, "event_id": ln.event_id, "rule_id": ln.rule_id,
                      "rules_version": ln.rules_version, "score_group": ln.group,
                      "points": ln.points, "occurred_at": ln.occurred_at}
                 )  # fmt: skip
+        now[pid] = {key: ln.points for key, ln in want.items()}
     if stale:
-        conn.execute(delete(score_ledger).where(score_ledger.c.id.in_(stale)))
+        cols = [score_ledger.c[k] for k in ("profile_id", *_LEDGER_KEY)]
+        conn.execute(delete(score_ledger).where(tuples_in(conn, cols, stale)))
     insert_rows(conn, score_ledger, rows)
+    return now
+
+
+def _read_keyed(
+    conn: Connection, table: Table, pids: list[str], key: str, compare: tuple[str, ...]
+) -> dict[str, dict[str, tuple]]:
+    out: dict[str, dict[str, tuple]] = {p: {} for p in pids}
+    if pids:
+        cols = (table.c.profile_id, table.c[key], *(table.c[c] for c in compare))
+        for r in conn.execute(select(*cols).where(table.c.profile_id.in_(pids))):
+            out[r[0]][r[1]] = tuple(r[2:])
+    return out
 
 
 def _sync_rows(
     conn: Connection,
     table: Table,
-    live: list[str],
     want: list[dict[str, Any]],
+    had: dict[str, dict[str, tuple]],
     key: str,
     compare: tuple[str, ...],
-) -> None:
-    """Make ``table``'s rows of the ``live`` profiles equal ``want``, writing only the
+) -> dict[str, dict[str, tuple]]:
+    """Make ``table``'s rows of the profiles in ``had`` equal ``want``, writing only the
     differences. Rows are identified by (profile_id, ``key``); ``compare`` lists the
-    columns that can change while the key stays (the others follow from the key)."""
-    cols = (table.c.profile_id, table.c[key], *(table.c[c] for c in compare))
-    have = {
-        (r[0], r[1]): tuple(r[2:])
-        for r in conn.execute(select(*cols).where(table.c.profile_id.in_(live)))
-    }
-    wanted = {(w["profile_id"], w[key]): w for w in want}
+    columns that can change while the key stays (the others follow from the key).
+    Returns what is now stored, in ``had``'s shape."""
+    now: dict[str, dict[str, tuple]] = {p: {} for p in had}
+    for w in want:
+        now[w["profile_id"]][w[key]] = tuple(w[c] for c in compare)
     stale = [
-        k for k, v in have.items()
-        if k not in wanted or tuple(wanted[k][c] for c in compare) != v
+        (pid, k) for pid, rows in had.items() for k, v in rows.items()
+        if now[pid].get(k) != v
     ]  # fmt: skip
     if stale:
         conn.execute(delete(table).where(pairs_in(conn, table.c.profile_id, table.c[key], stale)))
-    keep = set(have).difference(stale)
-    insert_rows(conn, table, [w for k, w in wanted.items() if k not in keep])
+    insert_rows(conn, table, [w for w in want if had[w["profile_id"]].get(w[key]) != now[w["profile_id"]][w[key]]])  # fmt: skip
+    return now

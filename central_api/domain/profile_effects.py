@@ -13,12 +13,13 @@ same whatever order or grouping the events arrived in.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, null, select, update
+from sqlalchemy import Connection, Text, delete, select, type_coerce, update
 
 from edge_sync.protocol import ValidEvent
 
@@ -35,8 +36,11 @@ from ..store.profile_tables import (
 from ..store.sql import add_counts, insert_ignore, pairs_in
 from ..store.tables import events
 from .derive_many import recompute_many
+from .facts import Fact
 from .identity import detach, live_profile
 from .journey_rules import DEFAULT_JOURNEY_RULES, JourneyRules
+from .profile_cache import Delta, ProfileCache
+from .profile_facts import kiosk_fact
 from .rules import RuleSet, default_rules
 from .webhooks import enqueue_new_crossings
 
@@ -75,13 +79,33 @@ def stored_active_rules(conn: Connection) -> ActiveRules:
 
 
 class ProfileEffects:
-    def __init__(self, rules: Callable[[Connection], ActiveRules] = stored_active_rules) -> None:
+    """Identity and re-derivation for one ingest worker. With a ``cache`` (the default)
+    it remembers the profiles it re-derived (see ``profile_cache``); one instance per
+    database, since what it remembers is that database's."""
+
+    def __init__(
+        self,
+        rules: Callable[[Connection], ActiveRules] = stored_active_rules,
+        cache: ProfileCache | None = None,
+    ) -> None:
         self._rules = rules
+        self.cache = cache
 
     def apply(self, conn: Connection, new_events: list[ValidEvent], received_at: datetime) -> None:
-        touched = link_kiosk_events(conn, new_events)
+        delta = Delta() if self.cache is not None else None
+        touched = link_kiosk_events(conn, new_events, delta)
         if touched:
-            recompute_all(conn, touched, self._rules(conn), received_at)
+            recompute_all(
+                conn, touched, self._rules(conn), received_at, cache=self.cache, delta=delta
+            )
+
+    def committed(self) -> None:
+        if self.cache is not None:
+            self.cache.committed()
+
+    def rolled_back(self) -> None:
+        if self.cache is not None:
+            self.cache.rolled_back()
 
 
 def _live_many(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
@@ -166,25 +190,31 @@ def _link_sessions(conn: Connection, links: list[ValidEvent]) -> _Links:
     return _Links(set(best), previous, own)
 
 
-def _session_events(
-    conn: Connection, sessions: set[tuple[str, str]]
-) -> list[tuple[str, tuple[str, str], str, datetime, dict[str, Any] | None]]:
-    """(event id, session, type, occurred_at, data of consents only) of stored events."""
+def _session_events(conn: Connection, sessions: set[tuple[str, str]]) -> list[Any]:
+    """The stored events of these sessions (``data`` as stored: text on SQLite)."""
     if not sessions:
         return []
-    consent_data = case((events.c.type == "consent.recorded", events.c.data), else_=null())
     q = select(
-        events.c.id, events.c.device_id, events.c.session_id, events.c.type,
-        events.c.occurred_at, consent_data.label("data"),
+        events.c.id, events.c.type, events.c.v, events.c.occurred_at, events.c.store_id,
+        events.c.device_id, events.c.session_id, type_coerce(events.c.data, Text).label("data"),
     ).where(pairs_in(conn, events.c.device_id, events.c.session_id, sessions))  # fmt: skip
-    return [
-        (r.id, (r.device_id, r.session_id), r.type, r.occurred_at, r.data) for r in conn.execute(q)
-    ]
+    return conn.execute(q).all()
 
 
-def link_kiosk_events(conn: Connection, new_events: list[ValidEvent]) -> set[str]:
+def _fact_of(ve: ValidEvent) -> Fact:
+    e = ve.event
+    return kiosk_fact(
+        e.id, e.type, e.v, e.occurred_at.astimezone(UTC), e.store_id, e.device_id, e.session_id,
+        ve.data,
+    )  # fmt: skip
+
+
+def link_kiosk_events(
+    conn: Connection, new_events: list[ValidEvent], delta: Delta | None = None
+) -> set[str]:
     """Attach a group's new events (and, for newly linked sessions, the sessions' stored
-    events) to profiles; returns the profiles whose facts changed."""
+    events) to profiles; returns the profiles whose facts changed, and records the
+    changes in ``delta`` when one is given."""
     touched: set[str] = set()
     first_seen: dict[str, datetime] = {}
     for ve in new_events:
@@ -218,16 +248,26 @@ def link_kiosk_events(conn: Connection, new_events: list[ValidEvent]) -> set[str
     detach_rows: list[tuple[str, str]] = []
     # Sessions linked by this group: their earlier events count for the owner now, and a
     # consent given in the session before the link reached central counts too.
-    for event_id, key, type_, at, data in _session_events(conn, decided.linked & owners.keys()):
+    in_group = {ve.event.id: ve for ve in new_events}
+    for r in _session_events(conn, decided.linked & owners.keys()):
+        key = (r.device_id, r.session_id)
         owner = owners[key]
-        attach_rows.add((owner, event_id))
-        if type_ == "consent.recorded" and data is not None and not data.get("profile_id"):
-            consent_rows.append(
-                {"profile_id": owner, "purpose": data["purpose"], "granted": data["granted"],
-                 "at": at, "event_id": event_id}
-            )  # fmt: skip
+        attach_rows.add((owner, r.id))
+        ve = in_group.get(r.id)
+        if ve is None and (delta is not None or r.type == "consent.recorded"):
+            data = json.loads(r.data) if isinstance(r.data, str) else r.data
+            if delta is not None:
+                delta.facts[r.id] = kiosk_fact(
+                    r.id, r.type, r.v, r.occurred_at, r.store_id, r.device_id, r.session_id, data
+                )
+            if r.type == "consent.recorded" and not data.get("profile_id"):
+                consent_rows.append(
+                    {"profile_id": owner, "purpose": data["purpose"],
+                     "granted": data["granted"], "at": r.occurred_at, "event_id": r.id}
+                )  # fmt: skip
+        # (the group's own consents are recorded with the group's events below)
         if key in decided.previous:
-            detach_rows.append((live[decided.previous[key]], event_id))
+            detach_rows.append((live[decided.previous[key]], r.id))
     touched.update(p for p, _ in attach_rows)
     touched.update(live[p] for p in decided.previous.values())
     for pid, event_ids in _by_profile(detach_rows).items():
@@ -235,6 +275,10 @@ def link_kiosk_events(conn: Connection, new_events: list[ValidEvent]) -> set[str
         conn.execute(
             delete(consents).where(consents.c.profile_id == pid, consents.c.event_id.in_(event_ids))
         )
+        if delta is not None:
+            for event_id in event_ids:
+                delta.detach(pid, event_id)
+            delta.remove_consents(pid, event_ids)
 
     scans: dict[tuple[str, str, str], int] = {}
     pickups: dict[str, list[str]] = {}
@@ -279,6 +323,13 @@ def link_kiosk_events(conn: Connection, new_events: list[ValidEvent]) -> set[str
         [{"profile_id": p, "event_id": e} for p, e in sorted(attach_rows)],
         ignore_conflicts=True,
     )
+    if delta is not None:
+        for pid, event_id in attach_rows:
+            delta.attach(pid, event_id)
+            if event_id in in_group and event_id not in delta.facts:
+                delta.facts[event_id] = _fact_of(in_group[event_id])
+        for c in consent_rows:
+            delta.add_consent(c["profile_id"], c["event_id"], c["purpose"], c["at"], c["granted"])
     return touched
 
 
@@ -323,10 +374,17 @@ def recompute(conn: Connection, profile_id: str, active: ActiveRules, now: datet
 
 
 def recompute_all(
-    conn: Connection, profile_ids: Iterable[str], active: ActiveRules, now: datetime
+    conn: Connection,
+    profile_ids: Iterable[str],
+    active: ActiveRules,
+    now: datetime,
+    *,
+    cache: ProfileCache | None = None,
+    delta: Delta | None = None,
 ) -> None:
     """Re-derive several profiles in a fixed number of statements; new threshold crossings
     queue their webhooks before the stored crossings are rewritten."""
     recompute_many(
-        conn, profile_ids, active, now, purpose=PROFILING, before_crossings=enqueue_new_crossings
-    )
+        conn, profile_ids, active, now, purpose=PROFILING,
+        before_crossings=enqueue_new_crossings, cache=cache, delta=delta,
+    )  # fmt: skip

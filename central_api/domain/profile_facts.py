@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -95,10 +96,34 @@ def load_facts_many(conn: Connection, profile_ids: list[str]) -> dict[str, list[
 
 
 def consent_state_many(conn: Connection, profile_ids: list[str]) -> dict[str, dict[str, bool]]:
-    latest: dict[str, dict[str, tuple[Any, str, bool]]] = {p: {} for p in profile_ids}
+    return {p: latest_consents(rows) for p, rows in consent_rows_many(conn, profile_ids).items()}
+
+
+def consent_rows_many(
+    conn: Connection, profile_ids: list[str]
+) -> dict[str, dict[tuple[str, str], tuple[datetime, bool]]]:
+    """Each profile's consent rows: ``(event_id, purpose) → (at, granted)``."""
+    out: dict[str, dict[tuple[str, str], tuple[datetime, bool]]] = {p: {} for p in profile_ids}
     if profile_ids:
         for r in conn.execute(select(consents).where(consents.c.profile_id.in_(profile_ids))):
-            cur = latest[r.profile_id].get(r.purpose)
-            if cur is None or (r.at, r.event_id) > cur[:2]:
-                latest[r.profile_id][r.purpose] = (r.at, r.event_id, r.granted)
-    return {p: {k: v[2] for k, v in d.items()} for p, d in latest.items()}
+            out[r.profile_id][(r.event_id, r.purpose)] = (r.at, r.granted)
+    return out
+
+
+def latest_consents(rows: Mapping[tuple[str, str], tuple[datetime, bool]]) -> dict[str, bool]:
+    """The latest decision per purpose, by (at, event_id): the same in any arrival order."""
+    latest: dict[str, tuple[datetime, str, bool]] = {}
+    for (event_id, purpose), (at, granted) in rows.items():
+        cur = latest.get(purpose)
+        if cur is None or (at, event_id) > cur[:2]:
+            latest[purpose] = (at, event_id, granted)
+    return {purpose: v[2] for purpose, v in latest.items()}
+
+
+def kiosk_fact(
+    event_id: str, type_: str, v: int, occurred_at: datetime, store_id: str, device_id: str,
+    session_id: str | None, data: Mapping[str, Any],
+) -> Fact:  # fmt: skip
+    """The fact of a kiosk event (as ``load_facts`` reads it back)."""
+    return Fact(event_id, type_, v, occurred_at, "kiosk", store_id, device_id, session_id,
+                _campaign(data), data)  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -45,6 +46,9 @@ profiles = Table(
     Column("score_ref_sum", Float(), nullable=False, server_default="0"),
     Column("score_ref_at", UTCDateTime(), nullable=True),
     Column("rules_version", String(64), nullable=True),
+    #: raised by every re-derivation: what an ingest worker remembers of the profile
+    #: (``domain.profile_cache``) is current while this is unchanged
+    Column("revision", BigInteger(), nullable=False, server_default="0"),
 )
 
 #: external identities: ("customer_id", "C123"), ("email_sha256", "…")

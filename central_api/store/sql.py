@@ -78,12 +78,23 @@ def clean_text(value: str, limit: int) -> str:
 def pairs_in(
     conn: Connection, a: ColumnElement[Any], b: ColumnElement[Any], pairs: Iterable[tuple[Any, Any]]
 ) -> ColumnElement[bool]:
-    """``(a, b) IN pairs``. On PostgreSQL the pairs travel as two arrays, ``unnest``ed
-    into a semi-join: a literal list of thousands of row values is slow to plan."""
-    pairs = sorted(set(pairs))
+    """``(a, b) IN pairs`` (see ``tuples_in``)."""
+    return tuples_in(conn, (a, b), pairs)
+
+
+def tuples_in(
+    conn: Connection, columns: Sequence[ColumnElement[Any]], keys: Iterable[tuple[Any, ...]]
+) -> ColumnElement[bool]:
+    """``(c1, c2, …) IN keys``. On PostgreSQL the keys travel as one array per column,
+    ``unnest``ed into a semi-join: a literal list of thousands of row values is slow to
+    plan."""
+    keys = sorted(set(keys))
     if conn.dialect.name != "postgresql":
-        return tuple_(a, b).in_(pairs)
-    firsts = bindparam(None, [p[0] for p in pairs], type_=postgresql.ARRAY(a.type))
-    seconds = bindparam(None, [p[1] for p in pairs], type_=postgresql.ARRAY(b.type))
-    keys = func.unnest(firsts, seconds).table_valued("a", "b").render_derived()
-    return tuple_(a, b).in_(select(keys.c.a, keys.c.b))
+        return tuple_(*columns).in_(keys)
+    names = [f"k{i}" for i in range(len(columns))]
+    arrays = [
+        bindparam(None, [k[i] for k in keys], type_=postgresql.ARRAY(col.type))
+        for i, col in enumerate(columns)
+    ]
+    rows = func.unnest(*arrays).table_valued(*names).render_derived()
+    return tuple_(*columns).in_(select(*(rows.c[n] for n in names)))
