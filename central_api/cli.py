@@ -30,7 +30,7 @@ def webhook_worker_settings(cfg: CentralConfig) -> Any:
 def run_central(cfg: CentralConfig, role: str = "all") -> int:
     """Run ingest and/or the HTTP API until SIGTERM/SIGINT. Migrates the database first."""
     from .ingest import Ingestor, default_effects
-    from .service import IngestService
+    from .service import IngestService, tune_gc
     from .store.db import make_engine, migrate
     from .webhook_worker import WebhookWorker
 
@@ -42,6 +42,7 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
     webhooks.start()
     service: IngestService | None = None
     if role in ("all", "ingest"):
+        tune_gc()
         effects = default_effects(cfg.ingest.profile_cache_facts)
         service = IngestService(cfg, Ingestor(engine, effects))
         service.start()
