@@ -5,6 +5,7 @@ SQLite is the embedded default, PostgreSQL (``postgresql+psycopg://``) the scale
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from pydantic_core import PydanticSerializationError, to_json
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -29,6 +31,17 @@ _MIGRATE_LOCK_KEY = 0x6F6D6B  # "omk"
 _WRITE_OPTION = "omk_write"
 
 
+def json_text(value: Any) -> str:
+    """JSON columns' serializer: pydantic-core's encoder (several times faster than
+    ``json.dumps``, and UTF-8 rather than ``\\u`` escapes); ``json.dumps`` for what it
+    cannot encode (a lone surrogate in a string). NaN and infinities stay as
+    ``json.dumps`` writes them."""
+    try:
+        return to_json(value, inf_nan_mode="constants").decode()
+    except PydanticSerializationError:
+        return json.dumps(value)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``sqlite:///path`` or ``postgresql+psycopg://…``.
 
@@ -38,6 +51,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """
     u = make_url(url)
     backend = u.get_backend_name()
+    kwargs.setdefault("json_serializer", json_text)
     if backend == "sqlite":
         if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)

@@ -69,9 +69,12 @@ class UTCDateTime(TypeDecorator[datetime]):
             seen, out = last[0]
             if value is seen:
                 return out
-            if value.tzinfo is None:
+            if value.tzinfo is UTC:  # most are: facts and events are normalised to UTC
+                out = value
+            elif value.tzinfo is None:
                 raise ValueError("naive datetime: central stores timezone-aware timestamps only")
-            out = value.astimezone(UTC)
+            else:
+                out = value.astimezone(UTC)
             if sqlite:
                 out = out.replace(tzinfo=None).isoformat(" ", "microseconds")
             last[0] = (value, out)
