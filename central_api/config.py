@@ -35,6 +35,9 @@ class IngestSettings(StrictModel):
     share_group: str = Field(default="central", pattern=r"^[A-Za-z0-9_-]+$")
     #: messages committed together in one transaction at most (group commit)
     max_messages_per_commit: int = Field(default=64, ge=1, le=1000)
+    #: transactions one worker process has in flight at once (PostgreSQL; SQLite: 1),
+    #: so that its CPU work goes on while the database works on another group
+    commit_threads: int = Field(default=2, ge=1, le=16)
     #: facts of recently re-derived profiles each worker keeps in memory so the next
     #: batch for them need not read their history again (about 1.3 KB each); 0: none
     profile_cache_facts: int = Field(default=100_000, ge=0)

@@ -3,8 +3,8 @@
 Order of operations per group of messages (the exactly-once-in-effect rule):
 
 1. the paho thread only queues what arrives (``manual_ack``: no PUBACK yet);
-2. a preparer thread parses and validates them (``Ingestor.prepare``) while the worker
-   commits the previous group in one transaction (``Ingestor.commit``);
+2. a preparer thread parses and validates them (``Ingestor.prepare``) while a commit
+   thread writes an earlier group in one transaction (``Ingestor.commit``);
 3. after the commit it publishes the acks to the devices, and only then sends the
    PUBACKs to the broker.
 
@@ -75,7 +75,8 @@ class IngestService:
         #: parsed and validated groups waiting for the worker (bounded: memory)
         self._prepared: queue.Queue[_Ready] = queue.Queue(maxsize=4)
         self._preparer: threading.Thread | None = None
-        self._worker: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
+        self._count_lock = threading.Lock()
         self.processed_messages = 0
         self.last_error: str | None = None
         v5 = cfg.broker.protocol == "5"
@@ -93,20 +94,28 @@ class IngestService:
             name="central-ingest",
         )
 
+    @property
+    def commit_threads(self) -> int:
+        """SQLite commits one transaction at a time whatever we do: one thread there."""
+        sqlite = self.ingestor.engine.dialect.name == "sqlite"
+        return 1 if sqlite else self.cfg.ingest.commit_threads
+
     def start(self) -> None:
         self._preparer = threading.Thread(
             target=self._prepare_loop, name="central-ingest-prepare", daemon=True
         )
-        self._worker = threading.Thread(
-            target=self._work, name="central-ingest-worker", daemon=True
-        )
+        self._workers = [
+            threading.Thread(target=self._work, name=f"central-ingest-commit-{n}", daemon=True)
+            for n in range(self.commit_threads)
+        ]
         self._preparer.start()
-        self._worker.start()
+        for t in self._workers:
+            t.start()
         self.link.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        for t in (self._preparer, self._worker):
+        for t in (self._preparer, *self._workers):
             if t is not None:
                 t.join(timeout)
         self.link.stop(timeout=timeout)
@@ -114,8 +123,9 @@ class IngestService:
 
     @property
     def healthy(self) -> bool:
-        threads = (self._preparer, self._worker)
-        return self.link.connected and all(t is not None and t.is_alive() for t in threads)
+        threads = (self._preparer, *self._workers)
+        alive = bool(self._workers) and all(t is not None and t.is_alive() for t in threads)
+        return self.link.connected and alive
 
     # -- paho thread ------------------------------------------------------------------
 
@@ -126,9 +136,11 @@ class IngestService:
 
     # -- worker -------------------------------------------------------------------------
 
-    # Two threads: the preparer parses and validates the next group while the worker
-    # writes the current one (the database releases the GIL while it works), then the
-    # worker takes whatever is prepared, up to max_messages_per_commit, as one commit.
+    # The preparer parses and validates the next group while a commit thread writes the
+    # current one (the database releases the GIL while it works); a commit thread takes
+    # whatever is prepared, up to max_messages_per_commit, as one transaction. On
+    # PostgreSQL several commit threads keep transactions in flight at once, like that
+    # many worker processes would (effects are order-independent and profiles locked).
 
     def _take_group(self) -> list[_Received]:
         try:
@@ -263,4 +275,5 @@ class IngestService:
                 self.link.ack(g.mid, g.qos)
             except Exception:
                 log.debug("PUBACK for mid %d not sent (link down)", g.mid)
-        self.processed_messages += len(group)
+        with self._count_lock:
+            self.processed_messages += len(group)

@@ -1,4 +1,5 @@
-"""Three ingest workers sharing a subscription on PostgreSQL give the same result as one."""
+"""Three ingest workers sharing a subscription on PostgreSQL, each with several
+transactions in flight, give the same result as one worker committing one at a time."""
 
 from __future__ import annotations
 
@@ -21,13 +22,17 @@ def scenario() -> list[bytes]:
     return kiosk_batches(120)
 
 
-def run(tmp_path, broker, spawn, url: str, workers: int, batches: list[bytes], name: str) -> dict:
+def run(
+    tmp_path, broker, spawn, url: str, workers: int, batches: list[bytes], name: str,
+    commit_threads: int,
+) -> dict:  # fmt: skip
     procs = []
     for w in range(workers):
         cfg = tmp_path / f"{name}-{w}.toml"
         cfg.write_text(
             f'[database]\nurl = "{url}"\n[broker]\nurl = "{broker.url}"\n'
             f'[ingest]\nclient_id = "{name}-{w}"\nshare_group = "{name}"\n'
+            f"commit_threads = {commit_threads}\n"
         )
         p = spawn(["central", "--role", "ingest", "--config", str(cfg)], name=f"{name}-{w}")
         p.wait_for_log("connected to", timeout=60)
@@ -92,8 +97,8 @@ def run(tmp_path, broker, spawn, url: str, workers: int, batches: list[bytes], n
 def test_three_workers_on_postgres_match_one(tmp_path, broker, spawn, pg_server_url):
     batches = scenario()
     with pg.temp_schema(pg_server_url) as one_url, pg.temp_schema(pg_server_url) as three_url:
-        one = run(tmp_path, broker, spawn, one_url, 1, batches, "one")
-        three = run(tmp_path, broker, spawn, three_url, 3, batches, "three")
+        one = run(tmp_path, broker, spawn, one_url, 1, batches, "one", commit_threads=1)
+        three = run(tmp_path, broker, spawn, three_url, 3, batches, "three", commit_threads=3)
     assert one["events"] and one["ledger"] and one["touchpoints"]
     for key in one:
         assert three[key] == one[key], key
