@@ -14,7 +14,7 @@ same whatever order or grouping the events arrived in.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +33,7 @@ from ..store.profile_tables import (
     profiles,
     session_links,
 )
-from ..store.sql import add_counts, insert_ignore, pairs_in
+from ..store.sql import add_counts, chunks, insert_ignore, pairs_in
 from ..store.tables import events
 from .derive_many import recompute_many
 from .facts import Fact
@@ -190,15 +190,32 @@ def _link_sessions(conn: Connection, links: list[ValidEvent]) -> _Links:
     return _Links(set(best), previous, own)
 
 
-def _session_events(conn: Connection, sessions: set[tuple[str, str]]) -> list[Any]:
-    """The stored events of these sessions (``data`` as stored: text on SQLite)."""
+def _session_events(
+    conn: Connection, sessions: set[tuple[str, str]], known: Mapping[str, Any]
+) -> list[Any]:
+    """The stored events of these sessions: (id, device_id, session_id) for those in
+    ``known``, whole rows (``data`` as stored: text on SQLite) for the others, which
+    are read in a second query (most events of a session linked now are in the group)."""
     if not sessions:
         return []
-    q = select(
-        events.c.id, events.c.type, events.c.v, events.c.occurred_at, events.c.store_id,
-        events.c.device_id, events.c.session_id, type_coerce(events.c.data, Text).label("data"),
-    ).where(pairs_in(conn, events.c.device_id, events.c.session_id, sessions))  # fmt: skip
-    return conn.execute(q).all()
+    where = pairs_in(conn, events.c.device_id, events.c.session_id, sessions)
+    ids = conn.execute(select(events.c.id, events.c.device_id, events.c.session_id).where(where))
+    out: list[Any] = []
+    others: list[str] = []
+    for r in ids:
+        if r.id in known:
+            out.append(r)
+        else:
+            others.append(r.id)
+    for chunk in chunks(others, 5000):
+        out += conn.execute(
+            select(
+                events.c.id, events.c.type, events.c.v, events.c.occurred_at, events.c.store_id,
+                events.c.device_id, events.c.session_id,
+                type_coerce(events.c.data, Text).label("data"),
+            ).where(events.c.id.in_(chunk))
+        ).all()  # fmt: skip
+    return out
 
 
 def _fact_of(ve: ValidEvent) -> Fact:
@@ -249,7 +266,7 @@ def link_kiosk_events(
     # Sessions linked by this group: their earlier events count for the owner now, and a
     # consent given in the session before the link reached central counts too.
     in_group = {ve.event.id: ve for ve in new_events}
-    for r in _session_events(conn, decided.linked & owners.keys()):
+    for r in _session_events(conn, decided.linked & owners.keys(), in_group):
         key = (r.device_id, r.session_id)
         owner = owners[key]
         attach_rows.add((owner, r.id))
