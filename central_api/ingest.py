@@ -87,7 +87,9 @@ class Effect(Protocol):
     (device_id, seq) order. Effects must not depend on arrival order or time (scores and
     journeys use ``occurred_at``); ``received_at`` is the group's latest receive time.
     An effect that keeps state outside the database may also have ``committed()`` and
-    ``rolled_back()``, called after the transaction ends.
+    ``rolled_back()``, called after the transaction ends; one that must do something
+    idempotent in a transaction of its own first, ``before(engine, events)`` (called with
+    all of the group's valid events, new or not).
     """
 
     def apply(
@@ -108,7 +110,9 @@ def default_effects(cache_facts: int = 100_000) -> tuple[Effect, ...]:
     """Counters, identity and re-derivation; a new set per ``Ingestor`` (what the profile
     effects remember belongs to one database). ``cache_facts``: see ``ProfileCache``."""
     cache = ProfileCache(max_facts=cache_facts) if cache_facts > 0 else None
-    return (DeviceTypeCounts(), ProfileEffects(cache=cache))
+    # Counters last: their rows are shared by every transaction, so they are locked for
+    # the shortest time (see ``_write``).
+    return (ProfileEffects(cache=cache), DeviceTypeCounts())
 
 
 #: SQLite reports missing tables and syntax errors as OperationalError too; only these pass
@@ -245,6 +249,11 @@ class Ingestor:
         group = prepared.take()
         if not group.batches and not group.signals and not group.dead and not group.counters:
             return []
+        events = [ve for b in group.batches for ve, _ in b.events]
+        for effect in self.effects:
+            before = getattr(effect, "before", None)
+            if before is not None and events:
+                before(self.engine, events)
         try:
             with write_transaction(self.engine) as conn:
                 self._write(conn, group)

@@ -25,7 +25,7 @@ from edge_sync.protocol.schemas import describe_validation_error
 from ..store.db import write_transaction
 from ..store.dead_letters import dead_letter_row, insert_dead_letters
 from ..store.profile_tables import online_events, order_events, orders, profile_aliases
-from ..store.sql import insert_for, insert_ignore
+from ..store.sql import insert_for, insert_ignore, lock_keys
 from .identity import attach, live_profile, resolve_alias
 from .profile_effects import ActiveRules, recompute_all, record_consent
 
@@ -169,6 +169,7 @@ def _link(conn: Connection, ev: OnlineEvent, data: dict[str, Any]) -> set[str]:
     if ev.type == "consent.recorded":
         record_consent(conn, pid, data["purpose"], data["granted"], ev.occurred_at, ev.id)
     elif ev.type == "order.placed":
+        lock_keys(conn, "order", [data["order_id"]])  # against a pickup being recorded now
         conn.execute(
             insert_ignore(conn, orders).values(
                 order_id=data["order_id"], profile_id=pid, event_id=ev.id, placed_at=ev.occurred_at,

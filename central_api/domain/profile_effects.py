@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, delete, select, type_coerce, update
+from sqlalchemy import Connection, Engine, Text, delete, select, type_coerce, update
 
 from edge_sync.protocol import ValidEvent
 
 from ..store.bulk import insert_rows
+from ..store.db import write_transaction
 from ..store.profile_tables import (
     campaign_counts,
     consents,
@@ -33,7 +34,7 @@ from ..store.profile_tables import (
     profiles,
     session_links,
 )
-from ..store.sql import add_counts, chunks, insert_ignore, pairs_in
+from ..store.sql import add_counts, chunks, insert_ignore, lock_keys, pairs_in
 from ..store.tables import events
 from .derive_many import recompute_many
 from .facts import Fact
@@ -46,6 +47,7 @@ from .webhooks import enqueue_new_crossings
 
 #: the consent purpose scoring and journeys need
 PROFILING = "profiling"
+PICKUPS = ("pickup.confirmed", "pickup.refused")
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,22 @@ class ProfileEffects:
             recompute_all(
                 conn, touched, self._rules(conn), received_at, cache=self.cache, delta=delta
             )
+        # Last: every transaction with a scan of the same campaign, store and day updates
+        # the same row, and holds its lock until it commits.
+        count_campaign_scans(conn, new_events)
+
+    def before(self, engine: Engine, events: list[ValidEvent]) -> None:
+        """PostgreSQL: create the profiles the group names in a transaction of their own.
+
+        Two workers creating the same new profile inside their group transactions would
+        run one after the other (the second INSERT waits for the first transaction to
+        end). A profile row on its own is nothing but a name, and the group that names
+        it is committed later (or retried until it is)."""
+        if engine.dialect.name == "postgresql":
+            first_seen = _named_profiles(events)
+            if first_seen:
+                with write_transaction(engine) as conn:
+                    _ensure_profiles(conn, first_seen)
 
     def committed(self) -> None:
         if self.cache is not None:
@@ -125,15 +143,36 @@ def _live_many(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def _named_profiles(new_events: Iterable[ValidEvent]) -> dict[str, datetime]:
+    """Profiles the events name (QR links, consents), each with its earliest time."""
+    first_seen: dict[str, datetime] = {}
+    for ve in new_events:
+        pid = (
+            ve.data.get("profile_id")
+            if ve.event.type in ("visit.linked", "consent.recorded")
+            else None
+        )
+        if pid:
+            first_seen[pid] = min(first_seen.get(pid, ve.event.occurred_at), ve.event.occurred_at)
+    return first_seen
+
+
 def _ensure_profiles(conn: Connection, first_seen: dict[str, datetime]) -> None:
-    if first_seen:
-        insert_rows(
-            conn,
-            profiles,
-            [{"id": p, "created_at": t, "updated_at": t, "status": "active", "attributes": {}}
-             for p, t in sorted(first_seen.items())],
-            ignore_conflicts=True,
-        )  # fmt: skip
+    if not first_seen:
+        return
+    # Only the missing ones: on PostgreSQL an INSERT … ON CONFLICT on a row another
+    # transaction is updating (a re-derivation in another worker) waits for that
+    # transaction to end, which would serialise the workers.
+    have = set(
+        conn.execute(select(profiles.c.id).where(profiles.c.id.in_(sorted(first_seen)))).scalars()
+    )
+    insert_rows(
+        conn,
+        profiles,
+        [{"id": p, "created_at": t, "updated_at": t, "status": "active", "attributes": {}}
+         for p, t in sorted(first_seen.items()) if p not in have],
+        ignore_conflicts=True,
+    )  # fmt: skip
 
 
 @dataclass
@@ -233,20 +272,19 @@ def link_kiosk_events(
     events) to profiles; returns the profiles whose facts changed, and records the
     changes in ``delta`` when one is given."""
     touched: set[str] = set()
-    first_seen: dict[str, datetime] = {}
-    for ve in new_events:
-        pid = (
-            ve.data.get("profile_id")
-            if ve.event.type in ("visit.linked", "consent.recorded")
-            else None
-        )
-        if pid:
-            first_seen[pid] = min(first_seen.get(pid, ve.event.occurred_at), ve.event.occurred_at)
+    first_seen = _named_profiles(new_events)
     _ensure_profiles(conn, first_seen)
+    # Whoever writes a session's link or its other events, or an order's pickups, then
+    # looks for the other side: one transaction at a time per session and order.
+    sessions = {
+        (ve.event.device_id, ve.event.session_id) for ve in new_events if ve.event.session_id
+    }
+    lock_keys(conn, "session", (f"{d}/{s}" for d, s in sessions))
+    lock_keys(conn, "order", (ve.data["order_id"] for ve in new_events if ve.event.type in PICKUPS))
     links = [ve for ve in new_events if ve.event.type == "visit.linked"]
     # First, so the group's other events find the links.
     decided = _link_sessions(conn, links) if links else _Links(set(), {}, [])
-    pairs = {(ve.event.device_id, ve.event.session_id) for ve in new_events if ve.event.session_id}
+    pairs = sessions
     sl = session_links
     stored = conn.execute(
         select(sl.c.device_id, sl.c.session_id, sl.c.profile_id).where(
@@ -297,7 +335,6 @@ def link_kiosk_events(
                 delta.detach(pid, event_id)
             delta.remove_consents(pid, event_ids)
 
-    scans: dict[tuple[str, str, str], int] = {}
     pickups: dict[str, list[str]] = {}
     for ve in new_events:
         ev, data = ve.event, ve.data
@@ -314,22 +351,8 @@ def link_kiosk_events(
                 )  # fmt: skip
                 attach_rows.add((target, ev.id))
                 touched.add(target)
-        elif ev.type in ("pickup.confirmed", "pickup.refused"):
+        elif ev.type in PICKUPS:
             pickups.setdefault(data["order_id"], []).append(ev.id)
-        elif ev.type == "campaign.scanned":
-            key = (data["campaign_id"], ev.store_id, ev.occurred_at.date().isoformat())
-            scans[key] = scans.get(key, 0) + 1
-    if scans:
-        add_counts(
-            conn,
-            campaign_counts,
-            ("campaign_id", "store_id", "day"),
-            "scans",
-            [
-                {"campaign_id": c, "store_id": s, "day": d, "scans": n}
-                for (c, s, d), n in scans.items()
-            ],
-        )
     insert_rows(conn, consents, consent_rows, ignore_conflicts=True)
     for pid, event_id in _attach_pickups(conn, pickups):
         attach_rows.add((pid, event_id))
@@ -348,6 +371,29 @@ def link_kiosk_events(
         for c in consent_rows:
             delta.add_consent(c["profile_id"], c["event_id"], c["purpose"], c["at"], c["granted"])
     return touched
+
+
+def count_campaign_scans(conn: Connection, new_events: list[ValidEvent]) -> None:
+    """Anonymous campaign counts: scans per campaign, store and UTC day (no consent
+    needed)."""
+    scans: dict[tuple[str, str, str], int] = {}
+    for ve in new_events:
+        ev = ve.event
+        if ev.type == "campaign.scanned":
+            day = ev.occurred_at.astimezone(UTC).date().isoformat()
+            key = (ve.data["campaign_id"], ev.store_id, day)
+            scans[key] = scans.get(key, 0) + 1
+    if scans:
+        add_counts(
+            conn,
+            campaign_counts,
+            ("campaign_id", "store_id", "day"),
+            "scans",
+            [
+                {"campaign_id": c, "store_id": s, "day": d, "scans": n}
+                for (c, s, d), n in scans.items()
+            ],
+        )
 
 
 def _by_profile(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:

@@ -98,3 +98,23 @@ def tuples_in(
     ]
     rows = func.unnest(*arrays).table_valued(*names).render_derived()
     return tuple_(*columns).in_(select(*(rows.c[n] for n in names)))
+
+
+def lock_keys(conn: Connection, namespace: str, keys: Iterable[str]) -> None:
+    """Hold a lock on each ``namespace:key`` until the transaction ends (PostgreSQL
+    advisory locks, taken in one sorted pass; SQLite's write lock already serialises
+    writers, so nothing is needed there).
+
+    For facts that meet across transactions, such as a session's QR link and the
+    session's other events: the transaction that writes one and then looks for the
+    other takes the lock first, so two concurrent ones cannot both miss each other.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    names = sorted({f"{namespace}:{k}" for k in keys})
+    if names:
+        conn.exec_driver_sql(
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(n, 0) AS k"
+            " FROM unnest(%s::text[]) AS n ORDER BY 1) AS ks",
+            (names,),
+        )

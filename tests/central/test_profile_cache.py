@@ -23,11 +23,11 @@ from tests.central.test_profiles import shopper_session, snapshot
 
 
 def uncached(engine: Engine) -> Ingestor:
-    return Ingestor(engine, effects=(DeviceTypeCounts(), ProfileEffects(cache=None)))
+    return Ingestor(engine, effects=(ProfileEffects(cache=None), DeviceTypeCounts()))
 
 
 def cache_of(ing: Ingestor) -> ProfileCache:
-    cache = ing.effects[1].cache  # type: ignore[attr-defined]
+    (cache,) = [e.cache for e in ing.effects if isinstance(e, ProfileEffects)]
     assert isinstance(cache, ProfileCache)
     return cache
 
@@ -123,7 +123,7 @@ class _FailOnce:
 def test_a_rolled_back_transaction_is_not_remembered(engine: Engine) -> None:
     cache = ProfileCache()
     fail = _FailOnce()
-    ing = Ingestor(engine, effects=(DeviceTypeCounts(), ProfileEffects(cache=cache), fail))
+    ing = Ingestor(engine, effects=(ProfileEffects(cache=cache), DeviceTypeCounts(), fail))
     evs = scenario("alt", "p-alt")
     parts = messages(evs, 8, "alt")
     ing.process([parts[0]])
@@ -151,7 +151,7 @@ def test_a_rolled_back_transaction_is_not_remembered(engine: Engine) -> None:
 def test_the_cache_forgets_the_least_recently_used_beyond_its_size(engine: Engine) -> None:
     per_profile = len(shopper_session(1, "s", "p", True, "d"))  # all of them count
     cache = ProfileCache(max_facts=3 * per_profile - 1)
-    ing = Ingestor(engine, effects=(DeviceTypeCounts(), ProfileEffects(cache=cache)))
+    ing = Ingestor(engine, effects=(ProfileEffects(cache=cache), DeviceTypeCounts()))
     for n in range(4):
         evs = shopper_session(1, f"s{n}", f"p{n}", True, f"d{n}")
         ing.process([batch_msg(evs, device=f"d{n}")])
