@@ -72,9 +72,13 @@ class IngestService:
         self.ingestor = ingestor
         self._queue: queue.Queue[_Received] = queue.Queue()
         self._stop = threading.Event()
-        #: parsed and validated groups waiting for the worker (bounded: memory)
-        self._prepared: queue.Queue[_Ready] = queue.Queue(maxsize=4)
+        #: parsed and validated groups waiting, one queue per commit thread (bounded:
+        #: memory)
+        self._prepared: list[queue.Queue[_Ready]] = [
+            queue.Queue(maxsize=4) for _ in range(self.commit_threads)
+        ]
         self._preparer: threading.Thread | None = None
+        self._device_lanes: dict[str, int] = {}  # (the preparer thread's own)
         self._workers: list[threading.Thread] = []
         self._count_lock = threading.Lock()
         self.processed_messages = 0
@@ -105,8 +109,10 @@ class IngestService:
             target=self._prepare_loop, name="central-ingest-prepare", daemon=True
         )
         self._workers = [
-            threading.Thread(target=self._work, name=f"central-ingest-commit-{n}", daemon=True)
-            for n in range(self.commit_threads)
+            threading.Thread(
+                target=self._work, args=(n,), name=f"central-ingest-commit-{n}", daemon=True
+            )
+            for n in range(len(self._prepared))
         ]
         self._preparer.start()
         for t in self._workers:
@@ -140,7 +146,8 @@ class IngestService:
     # current one (the database releases the GIL while it works); a commit thread takes
     # whatever is prepared, up to max_messages_per_commit, as one transaction. On
     # PostgreSQL several commit threads keep transactions in flight at once, like that
-    # many worker processes would (effects are order-independent and profiles locked).
+    # many worker processes would (effects are order-independent and profiles locked);
+    # each device's messages go to one of them.
 
     def _take_group(self) -> list[_Received]:
         try:
@@ -156,34 +163,53 @@ class IngestService:
                 break
         return group
 
+    def _lane(self, topic: str) -> int:
+        """The commit thread for a message: always the same one for a device, so that two
+        transactions of one process never wait for each other over a device's sessions
+        or device row."""
+        lanes = len(self._prepared)
+        if lanes == 1:
+            return 0
+        up = topics.parse_up(topic)
+        if up is None:
+            return 0
+        lane = self._device_lanes.get(up.device_id)
+        if lane is None:  # devices are dealt out in turn as they are first heard from
+            lane = self._device_lanes[up.device_id] = len(self._device_lanes) % lanes
+        return lane
+
     def _prepare_loop(self) -> None:
         while not self._stop.is_set():
             items = self._take_group()
-            if not items:
-                continue
-            try:
-                prepared: Prepared | None = self.ingestor.prepare([i.incoming for i in items])
-            except Exception:
-                log.exception(
-                    "could not prepare %d messages; committing them one by one", len(items)
-                )
-                prepared = None
-            while not self._stop.is_set():
-                try:
-                    self._prepared.put(_Ready(items, prepared), timeout=0.2)
-                    break
-                except queue.Full:
-                    continue
+            by_lane: dict[int, list[_Received]] = {}
+            for item in items:
+                by_lane.setdefault(self._lane(item.incoming.topic), []).append(item)
+            for lane, part in by_lane.items():
+                self._hand_over(lane, part)
 
-    def _take_prepared(self) -> _Ready | None:
+    def _hand_over(self, lane: int, items: list[_Received]) -> None:
         try:
-            ready = self._prepared.get(timeout=0.2)
+            prepared: Prepared | None = self.ingestor.prepare([i.incoming for i in items])
+        except Exception:
+            log.exception("could not prepare %d messages; committing them one by one", len(items))
+            prepared = None
+        while not self._stop.is_set():
+            try:
+                self._prepared[lane].put(_Ready(items, prepared), timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _take_prepared(self, lane: int) -> _Ready | None:
+        prepared = self._prepared[lane]
+        try:
+            ready = prepared.get(timeout=0.2)
         except queue.Empty:
             return None
         limit = self.cfg.ingest.max_messages_per_commit
         while ready.prepared is not None and len(ready.items) < limit:
             try:
-                more = self._prepared.get_nowait()
+                more = prepared.get_nowait()
             except queue.Empty:
                 break
             if more.prepared is None:
@@ -194,9 +220,9 @@ class IngestService:
             ready.items += more.items
         return ready
 
-    def _work(self) -> None:
+    def _work(self, lane: int) -> None:
         while not self._stop.is_set():
-            ready = self._take_prepared()
+            ready = self._take_prepared(lane)
             if ready is not None:
                 self._commit_ready(ready)
 
