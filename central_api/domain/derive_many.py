@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, select, update
@@ -102,8 +103,8 @@ def recompute_many(
 
     rules = active.scoring
     ledgers: dict[str, list] = {}
-    tps: list[dict[str, Any]] = []
-    stages: list[dict[str, Any]] = []
+    tps: dict[str, list] = {}
+    stages: dict[str, list] = {}
     crossings: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for pid in live:
@@ -117,16 +118,8 @@ def recompute_many(
         ledgers[pid] = ledger
         if before_crossings is not None and found:
             before_crossings(conn, pid, found, rules, now)
-        tps += [
-            {"profile_id": pid, "event_id": t.event_id, "occurred_at": t.occurred_at,
-             "channel": t.channel, "task": t.task, "device_id": t.device_id,
-             "store_id": t.store_id, "campaign_id": t.campaign_id} for t in tp
-        ]  # fmt: skip
-        stages += [
-            {"profile_id": pid, "stage": s.stage, "first_reached_at": s.first_reached_at,
-             "event_id": s.event_id, "campaign_id": s.campaign_id, "store_id": s.store_id}
-            for s in st
-        ]  # fmt: skip
+        tps[pid] = tp
+        stages[pid] = st
         crossings += [
             {"profile_id": pid, "threshold_id": c.threshold_id, "event_id": c.event_id,
              "at": c.at, "score": c.score, "stage": c.stage} for c in found
@@ -139,8 +132,10 @@ def recompute_many(
             "score_ref_at": ref_at, "rules_version": rules.version, "updated_at": now,
         })  # fmt: skip
     now_ledger = _write_ledgers(conn, ledgers, had_ledger)
-    now_tps = _sync_rows(conn, touchpoints, tps, had_tps, _TP_KEY, _TP_COMPARE)
-    now_stages = _sync_rows(conn, stages_reached, stages, had_stages, _STAGE_KEY, _STAGE_COMPARE)
+    now_tps = _sync_rows(conn, touchpoints, tps, had_tps, _TP_KEY, _TP_COMPARE, _tp_row)
+    now_stages = _sync_rows(
+        conn, stages_reached, stages, had_stages, _STAGE_KEY, _STAGE_COMPARE, _stage_row
+    )
     conn.execute(delete(threshold_crossings).where(threshold_crossings.c.profile_id.in_(live)))
     insert_rows(conn, threshold_crossings, crossings)
     values = {k: bindparam(k) for k in updates[0] if k != "pid"}
@@ -215,26 +210,45 @@ def _read_keyed(
     return out
 
 
+def _tp_row(pid: str, t: Any) -> dict[str, Any]:
+    return {"profile_id": pid, "event_id": t.event_id, "occurred_at": t.occurred_at,
+            "channel": t.channel, "task": t.task, "device_id": t.device_id,
+            "store_id": t.store_id, "campaign_id": t.campaign_id}  # fmt: skip
+
+
+def _stage_row(pid: str, s: Any) -> dict[str, Any]:
+    return {"profile_id": pid, "stage": s.stage, "first_reached_at": s.first_reached_at,
+            "event_id": s.event_id, "campaign_id": s.campaign_id, "store_id": s.store_id}  # fmt: skip
+
+
 def _sync_rows(
     conn: Connection,
     table: Table,
-    want: list[dict[str, Any]],
+    want: dict[str, list],
     had: dict[str, dict[str, tuple]],
     key: str,
     compare: tuple[str, ...],
+    row: Callable[[str, Any], dict[str, Any]],
 ) -> dict[str, dict[str, tuple]]:
-    """Make ``table``'s rows of the profiles in ``had`` equal ``want``, writing only the
-    differences. Rows are identified by (profile_id, ``key``); ``compare`` lists the
-    columns that can change while the key stays (the others follow from the key).
-    Returns what is now stored, in ``had``'s shape."""
-    now: dict[str, dict[str, tuple]] = {p: {} for p in had}
-    for w in want:
-        now[w["profile_id"]][w[key]] = tuple(w[c] for c in compare)
-    stale = [
-        (pid, k) for pid, rows in had.items() for k, v in rows.items()
-        if now[pid].get(k) != v
-    ]  # fmt: skip
+    """Make ``table``'s rows of the profiles in ``want`` (objects with the columns as
+    attributes) equal ``want``, writing only the differences. Rows are identified by
+    (profile_id, ``key``); ``compare`` lists the columns that can change while the key
+    stays (the others follow from the key). Returns what is now stored, as ``had``."""
+    get_key, get_compare = attrgetter(key), attrgetter(*compare)
+    now: dict[str, dict[str, tuple]] = {}
+    stale: list[tuple[str, str]] = []
+    new: list[dict[str, Any]] = []
+    for pid, items in want.items():
+        before = had.get(pid, {})
+        mine = now[pid] = {}
+        for item in items:
+            k, v = get_key(item), get_compare(item)
+            v = v if len(compare) > 1 else (v,)
+            mine[k] = v
+            if before.get(k) != v:
+                new.append(row(pid, item))
+        stale += [(pid, k) for k, v in before.items() if mine.get(k) != v]
     if stale:
         conn.execute(delete(table).where(pairs_in(conn, table.c.profile_id, table.c[key], stale)))
-    insert_rows(conn, table, [w for w in want if had[w["profile_id"]].get(w[key]) != now[w["profile_id"]][w[key]]])  # fmt: skip
+    insert_rows(conn, table, new)
     return now
