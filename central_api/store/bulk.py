@@ -103,7 +103,9 @@ def insert_columns(
     ignore_conflicts: bool = False,
     returning: Sequence[str] = (),
 ) -> list[tuple[Any, ...]]:
-    """``insert_rows`` for data already laid out one list per column (``names`` order)."""
+    """``insert_rows`` for data already laid out one list per column (``names`` order).
+    Converted columns replace their entries in ``columns`` (the inner lists are not
+    changed)."""
     if not columns or not columns[0]:
         return []
     names = tuple(names)

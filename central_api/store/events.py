@@ -19,6 +19,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
 
 from edge_sync.protocol import ValidEvent
 
@@ -70,6 +71,7 @@ def event_key(row: EventRow) -> EventKey:
 
 
 _NEW = (Outcome.NEW, "")
+_RETURNING = ("id", "device_id", "seq")
 
 
 @dataclass(slots=True)
@@ -96,10 +98,25 @@ def insert_events(conn: Connection, rows: Sequence[EventRow]) -> Outcomes:
     # ``insert(events).on_conflict_do_nothing().returning(...)`` in few statements, with
     # the columns' own bind processors (see ``bulk``): going through SQLAlchemy's
     # executemany instead costs more than the database's own work.
-    returned = insert_columns(
-        conn, events, COLUMNS, [list(col) for col in zip(*ordered, strict=True)],
-        ignore_conflicts=True, returning=("id", "device_id", "seq"),
-    )  # fmt: skip
+    columns = [list(col) for col in zip(*ordered, strict=True)]
+    returned = None
+    if conn.dialect.name == "postgresql":
+        # Duplicates are the exception (a resend), and ON CONFLICT's speculative
+        # insertion costs the server about half as much again as a plain INSERT: try
+        # that first, inside a savepoint, and fall back when a key is taken.
+        savepoint = conn.begin_nested()
+        try:
+            returned = insert_columns(
+                conn, events, COLUMNS, list(columns), returning=_RETURNING
+            )
+            savepoint.commit()
+        except IntegrityError:
+            savepoint.rollback()
+            returned = None
+    if returned is None:
+        returned = insert_columns(
+            conn, events, COLUMNS, columns, ignore_conflicts=True, returning=_RETURNING
+        )
     inserted: set[EventKey] = set(returned)  # type: ignore[arg-type]
     missing = [k for k in map(event_key, ordered) if k not in inserted]
     return Outcomes(inserted, _classify(conn, missing) if missing else {})
