@@ -57,6 +57,37 @@ class _Received:
     mid: int
     qos: int
     incoming: Incoming
+    #: the device the topic names ("" for a topic that names none)
+    device: str
+
+
+class _Lanes:
+    """Which commit thread takes a device's messages: the one that already holds some
+    (queued or being committed), so that a process never waits on itself over a
+    device's sessions or device row; else the one with the fewest messages."""
+
+    def __init__(self, n: int) -> None:
+        self._lock = threading.Lock()
+        self._load = [0] * n
+        self._devices: dict[str, list[int]] = {}  # device → [lane, messages held]
+
+    def assign(self, device: str, messages: int) -> int:
+        with self._lock:
+            held = self._devices.get(device)
+            if held is None:
+                lane = min(range(len(self._load)), key=self._load.__getitem__)
+                held = self._devices[device] = [lane, 0]
+            held[1] += messages
+            self._load[held[0]] += messages
+            return held[0]
+
+    def release(self, device: str, messages: int) -> None:
+        with self._lock:
+            held = self._devices[device]
+            held[1] -= messages
+            self._load[held[0]] -= messages
+            if held[1] <= 0:
+                del self._devices[device]
 
 
 @dataclass(slots=True)
@@ -77,8 +108,8 @@ class IngestService:
         self._prepared: list[queue.Queue[_Ready]] = [
             queue.Queue(maxsize=4) for _ in range(self.commit_threads)
         ]
+        self._lanes = _Lanes(len(self._prepared))
         self._preparer: threading.Thread | None = None
-        self._device_lanes: dict[str, int] = {}  # (the preparer thread's own)
         self._workers: list[threading.Thread] = []
         self._count_lock = threading.Lock()
         self.processed_messages = 0
@@ -137,7 +168,12 @@ class IngestService:
 
     def _on_message(self, msg: MQTTMessage) -> None:
         self._queue.put(
-            _Received(msg.mid, msg.qos, Incoming(msg.topic, msg.payload, datetime.now(UTC)))
+            _Received(
+                msg.mid,
+                msg.qos,
+                Incoming(msg.topic, msg.payload, datetime.now(UTC)),
+                up.device_id if (up := topics.parse_up(msg.topic)) is not None else "",
+            )
         )
 
     # -- worker -------------------------------------------------------------------------
@@ -147,7 +183,7 @@ class IngestService:
     # whatever is prepared, up to max_messages_per_commit, as one transaction. On
     # PostgreSQL several commit threads keep transactions in flight at once, like that
     # many worker processes would (effects are order-independent and profiles locked);
-    # each device's messages go to one of them.
+    # see ``_Lanes`` for which one takes a device's messages.
 
     def _take_group(self) -> list[_Received]:
         try:
@@ -163,27 +199,15 @@ class IngestService:
                 break
         return group
 
-    def _lane(self, topic: str) -> int:
-        """The commit thread for a message: always the same one for a device, so that two
-        transactions of one process never wait for each other over a device's sessions
-        or device row."""
-        lanes = len(self._prepared)
-        if lanes == 1:
-            return 0
-        up = topics.parse_up(topic)
-        if up is None:
-            return 0
-        lane = self._device_lanes.get(up.device_id)
-        if lane is None:  # devices are dealt out in turn as they are first heard from
-            lane = self._device_lanes[up.device_id] = len(self._device_lanes) % lanes
-        return lane
-
     def _prepare_loop(self) -> None:
         while not self._stop.is_set():
             items = self._take_group()
-            by_lane: dict[int, list[_Received]] = {}
+            by_device: dict[str, list[_Received]] = {}
             for item in items:
-                by_lane.setdefault(self._lane(item.incoming.topic), []).append(item)
+                by_device.setdefault(item.device, []).append(item)
+            by_lane: dict[int, list[_Received]] = {}
+            for device, part in by_device.items():
+                by_lane.setdefault(self._lanes.assign(device, len(part)), []).extend(part)
             for lane, part in by_lane.items():
                 self._hand_over(lane, part)
 
@@ -227,6 +251,13 @@ class IngestService:
                 self._commit_ready(ready)
 
     def _commit_ready(self, ready: _Ready) -> None:
+        try:
+            self._commit_until_done(ready)
+        finally:
+            for item in ready.items:
+                self._lanes.release(item.device, 1)
+
+    def _commit_until_done(self, ready: _Ready) -> None:
         """Commit a prepared group. While the database is away, retry it (prepared again:
         an attempt uses a prepared group up) with backoff until it goes through or central
         stops; on any other error, isolate the message that causes it."""

@@ -106,9 +106,7 @@ def insert_events(conn: Connection, rows: Sequence[EventRow]) -> Outcomes:
         # that first, inside a savepoint, and fall back when a key is taken.
         savepoint = conn.begin_nested()
         try:
-            returned = insert_columns(
-                conn, events, COLUMNS, list(columns), returning=_RETURNING
-            )
+            returned = insert_columns(conn, events, COLUMNS, list(columns), returning=_RETURNING)
             savepoint.commit()
         except IntegrityError:
             savepoint.rollback()
