@@ -64,6 +64,14 @@ def _pg_sql(dialect: Dialect, table: Table, names: tuple[str, ...], tail: str) -
     return f"INSERT INTO {table.name} ({cols}) SELECT * FROM unnest({', '.join(casts)}){tail}"
 
 
+def _fetched(result: Any) -> list[tuple[Any, ...]]:
+    # Straight from the driver's cursor, in one call: the values need no conversion,
+    # and SQLAlchemy's row-by-row fetch cost more than the rows themselves.
+    rows = result.cursor.fetchall()
+    result.close()
+    return [tuple(r) for r in rows]
+
+
 def _tail(ignore_conflicts: bool, returning: Sequence[str]) -> str:
     tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     if returning:
@@ -121,7 +129,7 @@ def insert_columns(
             params = tuple(col[start : start + _PG_CHUNK] for col in columns)
             result = conn.exec_driver_sql(sql, params)
             if returning:
-                out.extend(tuple(r) for r in result)
+                out += _fetched(result)
         return out
     if dialect.name != "sqlite":
         raise ValueError(f"unsupported dialect {dialect.name!r}")
@@ -135,5 +143,5 @@ def insert_columns(
     for chunk in chunks(rows, per):
         sql = f"INSERT INTO {table.name} ({cols}) VALUES {', '.join([one] * len(chunk))}{tail}"
         result = conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
-        out.extend(tuple(r) for r in result)
+        out += _fetched(result)
     return out
