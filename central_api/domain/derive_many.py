@@ -68,7 +68,7 @@ def recompute_many(
         # Locked before anything of theirs is read: a concurrent re-derivation of the
         # same profile waits for this one to commit, then reads what it wrote.
         q = q.order_by(profiles.c.id).with_for_update(key_share=True)
-    rows = {r.id: r for r in conn.execute(q)}
+    rows = {r.id: r for r in conn.execute(q).all()}
     live = [p for p in pids if p in rows and rows[p].status == "active"]
     gone = [p for p in pids if p in rows and rows[p].status != "active"]
     for table in DERIVED if gone else ():
@@ -164,7 +164,7 @@ def _read_ledgers(conn: Connection, pids: list[str]) -> dict[str, LedgerKeys]:
     out: dict[str, LedgerKeys] = {p: {} for p in pids}
     if pids:
         cols = [score_ledger.c[k] for k in ("profile_id", *_LEDGER_KEY, "points")]
-        for r in conn.execute(select(*cols).where(score_ledger.c.profile_id.in_(pids))):
+        for r in conn.execute(select(*cols).where(score_ledger.c.profile_id.in_(pids))).all():
             out[r[0]][(r[1], r[2], r[3])] = r[4]
     return out
 
@@ -205,7 +205,7 @@ def _read_keyed(
     out: dict[str, dict[str, tuple]] = {p: {} for p in pids}
     if pids:
         cols = (table.c.profile_id, table.c[key], *(table.c[c] for c in compare))
-        for r in conn.execute(select(*cols).where(table.c.profile_id.in_(pids))):
+        for r in conn.execute(select(*cols).where(table.c.profile_id.in_(pids))).all():
             out[r[0]][r[1]] = tuple(r[2:])
     return out
 

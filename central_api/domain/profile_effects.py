@@ -238,7 +238,9 @@ def _session_events(
     if not sessions:
         return []
     where = pairs_in(conn, events.c.device_id, events.c.session_id, sessions)
-    ids = conn.execute(select(events.c.id, events.c.device_id, events.c.session_id).where(where))
+    ids = conn.execute(
+        select(events.c.id, events.c.device_id, events.c.session_id).where(where)
+    ).all()
     out: list[Any] = []
     others: list[str] = []
     for r in ids:

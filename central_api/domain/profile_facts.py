@@ -73,7 +73,7 @@ def load_facts_many(conn: Connection, profile_ids: list[str]) -> dict[str, list[
         .join(profile_events, profile_events.c.event_id == events.c.id)
         .where(profile_events.c.profile_id.in_(profile_ids))
     )  # fmt: skip
-    for r in kiosk:
+    for r in kiosk.all():
         out[r.profile_id].append(
             Fact(r.id, r.type, r.v, r.occurred_at, "kiosk", r.store_id, r.device_id, r.session_id,
                  _campaign(r.data), r.data)
@@ -87,7 +87,7 @@ def load_facts_many(conn: Connection, profile_ids: list[str]) -> dict[str, list[
         .join(profile_events, profile_events.c.event_id == online_events.c.id)
         .where(profile_events.c.profile_id.in_(profile_ids))
     )  # fmt: skip
-    for r in online:
+    for r in online.all():
         out[r.profile_id].append(
             Fact(r.id, r.type, r.v, r.occurred_at, r.channel, None, None, r.session_id,
                  _campaign(r.data), r.data)
@@ -105,7 +105,7 @@ def consent_rows_many(
     """Each profile's consent rows: ``(event_id, purpose) → (at, granted)``."""
     out: dict[str, dict[tuple[str, str], tuple[datetime, bool]]] = {p: {} for p in profile_ids}
     if profile_ids:
-        for r in conn.execute(select(consents).where(consents.c.profile_id.in_(profile_ids))):
+        for r in conn.execute(select(consents).where(consents.c.profile_id.in_(profile_ids))).all():
             out[r.profile_id][(r.event_id, r.purpose)] = (r.at, r.granted)
     return out
 
