@@ -131,7 +131,7 @@ def recompute_many(
             "score_raw": float(sum(line.points for line in ledger)), "score_ref_sum": ref_sum,
             "score_ref_at": ref_at, "rules_version": rules.version, "updated_at": now,
         })  # fmt: skip
-    now_ledger = _write_ledgers(conn, ledgers, had_ledger)
+    now_ledger = _write_ledgers(conn, ledgers, had_ledger, rules.version)
     now_tps = _sync_rows(conn, touchpoints, tps, had_tps, _TP_KEY, _TP_COMPARE, _tp_row)
     now_stages = _sync_rows(
         conn, stages_reached, stages, had_stages, _STAGE_KEY, _STAGE_COMPARE, _stage_row
@@ -170,10 +170,11 @@ def _read_ledgers(conn: Connection, pids: list[str]) -> dict[str, LedgerKeys]:
 
 
 def _write_ledgers(
-    conn: Connection, ledgers: dict[str, list], had: dict[str, LedgerKeys]
+    conn: Connection, ledgers: dict[str, list], had: dict[str, LedgerKeys], version: str
 ) -> dict[str, LedgerKeys]:
     """Keep ledger rows stable: delete what no longer holds, insert what is new. Returns
-    each profile's ledger keys as now stored."""
+    each profile's ledger keys as now stored. ``version``: the rules version of every
+    line in ``ledgers``."""
     stale: list[tuple[str, str, str, str]] = []
     rows: list[dict[str, Any]] = []
     now: dict[str, LedgerKeys] = {}
@@ -192,6 +193,15 @@ def _write_ledgers(
                      "points": ln.points, "occurred_at": ln.occurred_at}
                 )  # fmt: skip
         now[pid] = {key: ln.points for key, ln in want.items()}
+    # After a rules change every line of an older version goes: one statement by
+    # profile, rather than a list of hundreds of thousands of keys.
+    superseded = sorted({k[0] for k in stale if k[3] != version})
+    if superseded:
+        sl = score_ledger.c
+        conn.execute(
+            delete(score_ledger).where(sl.profile_id.in_(superseded), sl.rules_version != version)
+        )
+    stale = [k for k in stale if k[3] == version]
     if stale:
         cols = [score_ledger.c[k] for k in ("profile_id", *_LEDGER_KEY)]
         conn.execute(delete(score_ledger).where(tuples_in(conn, cols, stale)))
