@@ -27,6 +27,20 @@ def webhook_worker_settings(cfg: CentralConfig) -> Any:
     )
 
 
+def _resume_rederive(engine: Any) -> None:
+    """Finish going live with the active rules if a re-derivation was cut short."""
+    from edge_sync.protocol import utcnow
+
+    from .domain import rules_store
+
+    with engine.connect() as conn:
+        stale = rules_store.stale_count(conn)
+        version = rules_store.active_rules(conn).scoring.version
+    if stale:
+        log.info("central: %d profiles not yet derived under rules %s; resuming", stale, version)
+        rules_store.rederive_in_background(engine, version, utcnow())
+
+
 def run_central(cfg: CentralConfig, role: str = "all") -> int:
     """Run ingest and/or the HTTP API until SIGTERM/SIGINT. Migrates the database first."""
     from .ingest import Ingestor, default_effects
@@ -37,6 +51,8 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
     engine = make_engine(cfg.database.url)
     migrate(engine)
     log.info("central: database %s at schema head", engine.url.render_as_string(hide_password=True))
+    if role in ("all", "api"):
+        _resume_rederive(engine)
     # Every central process sends due webhook deliveries (workers never take the same one).
     webhooks = WebhookWorker(engine, webhook_worker_settings(cfg))
     webhooks.start()

@@ -16,6 +16,7 @@ one stopped, since profiles already at the new version are skipped.
 
 from __future__ import annotations
 
+import logging
 import threading
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -36,6 +37,8 @@ from .profile_effects import PROFILING, ActiveRules, default_active_rules, recom
 from .profile_facts import consent_state_many, load_facts_many
 from .rules import RuleSet, default_rules_text
 from .thresholds import dry_run as thresholds_dry_run
+
+log = logging.getLogger(__name__)
 
 #: profiles re-derived per transaction when a rule set goes live
 BATCH = 200
@@ -232,6 +235,34 @@ def rederive(engine: Engine, version: str, now: datetime) -> int:
                 break
             after = ids[-1]
     return done
+
+
+def stale_count(conn: Connection) -> int:
+    """Active profiles not yet derived under the active rules (0 once going live is done)."""
+    version = active_rules(conn).scoring.version
+    p = profiles.c
+    stale = or_(p.rules_version.is_(None), p.rules_version != version)
+    return conn.scalar(select(func.count()).where(p.status == "active", stale)) or 0
+
+
+def rederive_in_background(engine: Engine, version: str, now: datetime) -> threading.Thread:
+    """``rederive`` in a thread of its own, for a caller that does not wait. If it stops
+    (the process ends, the database goes away), the profiles stay stale until the next
+    ``rederive``: storing the same file again, or central's next start."""
+
+    def run() -> None:
+        try:
+            n = rederive(engine, version, now)
+            log.info("rules %s: %d profiles re-derived", version, n)
+        except Exception:
+            log.exception(
+                "rules %s: re-deriving stopped; PUT the file again (or restart central) to finish",
+                version,
+            )
+
+    thread = threading.Thread(target=run, name=f"rederive-{version}", daemon=True)
+    thread.start()
+    return thread
 
 
 def crossing_counts(conn: Connection) -> dict[str, dict[str, int]]:

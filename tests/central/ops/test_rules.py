@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
@@ -13,6 +15,7 @@ from central_api.store import make_engine
 from central_api.store.ops_tables import webhook_deliveries
 from central_api.store.profile_tables import profiles, score_ledger, threshold_crossings
 from tests.central.api.conftest import Keys, bearer
+from tests.support.waiting import wait_for
 
 from .data import HOT, crowd, dry_run, ingest, order, profile_id, put_rules, rules_text
 
@@ -169,3 +172,80 @@ def test_an_invalid_rules_file_is_a_422_naming_the_bad_key(client: TestClient, k
         assert r.status_code == 422, (raw, r.text)
     r = client.get("/api/v1/rules", headers=bearer(keys.admin))
     assert r.json()["source"] == "builtin"  # nothing was stored
+
+
+def test_going_live_without_waiting_answers_at_once_and_finishes_in_the_background(
+    client: TestClient, keys: Keys, engine: Engine
+) -> None:
+    ids = crowd(engine, 48)
+    text = rules_text("2026.2", mql=30, sql=55, half_life_days=7.0, extra=HOT)
+    expected = {
+        t["threshold_id"]: t for t in dry_run(client, keys.admin, text).json()["thresholds"]
+    }
+    assert client.get("/api/v1/rules", headers=bearer(keys.marketer)).json()["stale_profiles"] == 0
+
+    r = client.put(
+        "/api/v1/rules",
+        params={"wait": "false"},
+        content=text.encode(),
+        headers={**bearer(keys.admin), "Content-Type": "application/toml"},
+    )
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["version"] == "2026.2" and body["changed"] is True
+    assert body["rederived_profiles"] == 0
+    assert 0 <= body["stale_profiles"] <= len(ids)
+    assert body["complete"] is (body["stale_profiles"] == 0)
+
+    def stale() -> int:
+        got = client.get("/api/v1/rules", headers=bearer(keys.marketer))
+        assert got.status_code == 200, got.text
+        return got.json()["stale_profiles"]
+
+    wait_for(lambda: stale() == 0, timeout=60, message="every profile re-derived")
+    wait_for(
+        lambda: not any(t.name == "rederive-2026.2" for t in threading.enumerate()),
+        timeout=30,
+        message="the background re-derivation ends",
+    )
+    with engine.connect() as conn:
+        after = crossing_counts(conn)
+    for tid, row in expected.items():
+        got = after.get(tid, {"profiles": 0, "crossings": 0})
+        assert (got["profiles"], got["crossings"]) == (row["would_cross"], row["fires"]), tid
+
+
+def test_wait_must_be_a_boolean(client: TestClient, keys: Keys) -> None:
+    r = client.put(
+        "/api/v1/rules",
+        params={"wait": "soon"},
+        content=rules_text("2026.3").encode(),
+        headers={**bearer(keys.admin), "Content-Type": "application/toml"},
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith(PROBLEM_JSON)
+
+
+def test_a_rederivation_cut_short_resumes_when_central_starts(engine: Engine) -> None:
+    from central_api.cli import _resume_rederive
+    from central_api.domain import rules_store
+    from central_api.store.db import write_transaction
+    from edge_sync.protocol import utcnow
+
+    crowd(engine, 12)
+    with write_transaction(engine) as conn:  # activated, then central stopped at once
+        rules_store.activate(conn, rules_text("2026.4", mql=30), "k-test", utcnow())
+    with engine.connect() as conn:
+        assert rules_store.stale_count(conn) == 12
+    _resume_rederive(engine)
+
+    def stale() -> int:
+        with engine.connect() as conn:
+            return rules_store.stale_count(conn)
+
+    wait_for(lambda: stale() == 0, timeout=60, message="the resumed re-derivation finishes")
+    wait_for(
+        lambda: not any(t.name == "rederive-2026.4" for t in threading.enumerate()),
+        timeout=30,
+        message="the background re-derivation ends",
+    )
