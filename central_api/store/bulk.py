@@ -67,9 +67,9 @@ def _pg_sql(dialect: Dialect, table: Table, names: tuple[str, ...], tail: str) -
 def _fetched(result: Any) -> list[tuple[Any, ...]]:
     # Straight from the driver's cursor, in one call: the values need no conversion,
     # and SQLAlchemy's row-by-row fetch cost more than the rows themselves.
-    rows = result.cursor.fetchall()
+    rows = result.cursor.fetchall()  # tuples, from both drivers
     result.close()
-    return [tuple(r) for r in rows]
+    return rows
 
 
 def _tail(ignore_conflicts: bool, returning: Sequence[str]) -> str:

@@ -75,8 +75,8 @@ class UTCDateTime(TypeDecorator[datetime]):
                 raise ValueError("naive datetime: central stores timezone-aware timestamps only")
             else:
                 out = value.astimezone(UTC)
-            if sqlite:
-                out = out.replace(tzinfo=None).isoformat(" ", "microseconds")
+            if sqlite:  # "2026-11-23 10:15:02.118000+00:00" without its "+00:00"
+                out = out.isoformat(" ", "microseconds")[:-6]
             last[0] = (value, out)
             return out
 
