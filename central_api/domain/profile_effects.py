@@ -286,13 +286,12 @@ def link_kiosk_events(
     links = [ve for ve in new_events if ve.event.type == "visit.linked"]
     # First, so the group's other events find the links.
     decided = _link_sessions(conn, links) if links else _Links(set(), {}, [])
-    pairs = sessions
     sl = session_links
     stored = conn.execute(
         select(sl.c.device_id, sl.c.session_id, sl.c.profile_id).where(
-            pairs_in(conn, sl.c.device_id, sl.c.session_id, pairs)
+            pairs_in(conn, sl.c.device_id, sl.c.session_id, sessions)
         )
-    ).all() if pairs else []  # fmt: skip
+    ).all() if sessions else []  # fmt: skip
     live = _live_many(
         conn,
         [*(r.profile_id for r in stored), *decided.previous.values(), *(p for p, _ in decided.own),

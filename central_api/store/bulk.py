@@ -23,12 +23,11 @@ from typing import Any
 from sqlalchemy import JSON, Connection, Float, Table
 from sqlalchemy.engine import Dialect
 
-from .sql import chunks
+from .sql import chunks, rows_per_statement
 
-#: rows per statement: PostgreSQL arrays have no parameter limit, SQLite's multi-row
-#: VALUES (only with RETURNING) must stay under its 32,766 variables
+#: rows per statement on PostgreSQL: arrays have no parameter limit (SQLite's multi-row
+#: VALUES, only with RETURNING, follows ``rows_per_statement``)
 _PG_CHUNK = 10_000
-_SQLITE_VALUES_PARAMS = 32_000
 
 
 def _float(v: Any) -> Any:
@@ -139,7 +138,7 @@ def insert_columns(
     if not returning:
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({cols}) VALUES {one}{tail}", rows)
         return out
-    per = max(1, _SQLITE_VALUES_PARAMS // len(names))
+    per = rows_per_statement(len(names))
     for chunk in chunks(rows, per):
         sql = f"INSERT INTO {table.name} ({cols}) VALUES {', '.join([one] * len(chunk))}{tail}"
         result = conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))

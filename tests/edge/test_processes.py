@@ -102,11 +102,11 @@ def test_write_lock_held_too_long_is_a_clear_error(make_outbox, db_path: Path, c
     ob = make_outbox()
     first = ob.enqueue("session.started", {"trigger": "touch"})
     holder = child(
-        "import sqlite3, sys, time\n"
+        "import signal, sqlite3, sys\n"
         "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
         "conn.execute('BEGIN IMMEDIATE')\n"
         "print('locked', flush=True)\n"
-        "time.sleep(120)\n",
+        "signal.pause()\n",  # holds the lock until killed
         str(db_path),
     )
     holder.wait_lines(1)
@@ -126,8 +126,9 @@ def test_processes_creating_the_file_at_once(db_path: Path, tmp_path: Path, chil
         "import os, sys, time\n"
         "import edge_sync.outbox\n"  # imported before the start, so the opens line up
         "print('ready', flush=True)\n"
-        "while not os.path.exists(sys.argv[3]):\n"
-        "    time.sleep(0.0005)\n"
+        "deadline = time.monotonic() + 60\n"
+        "while not os.path.exists(sys.argv[3]) and time.monotonic() < deadline:\n"
+        "    time.sleep(0.0005)  # polled: the children must start within a moment\n"
     )
     procs = [child(start_together + ENQUEUER, str(db_path), "3", str(go)) for _ in range(6)]
     for p in procs:

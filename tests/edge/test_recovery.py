@@ -146,12 +146,12 @@ def test_corrupt_file_in_use_by_another_process_is_not_moved(
     corrupt_pages(db_path, db_path.stat().st_size // PAGE // 2, 2)
     # another process that has edge.db open holds a shared lock on edge.db.lock
     holder = child(
-        "import fcntl, sys, time\n"
+        "import fcntl, signal, sys\n"
         "fh = open(sys.argv[1], 'a+')\n"
         "fcntl.flock(fh, fcntl.LOCK_SH)\n"
         "print('locked', flush=True)\n"
         "while True:\n"
-        "    time.sleep(1)\n",
+        "    signal.pause()\n",  # holds the lock until killed
         str(db_path.with_name("edge.db.lock")),
     )
     holder.wait_lines(1)

@@ -150,14 +150,14 @@ def test_auth_broker_checks_passwords_and_acl(tmp_path: Path) -> None:
 
 CHILD_SCRIPT = textwrap.dedent(
     """
-    import signal, subprocess, sys, time
+    import signal, subprocess, sys
     if "--ignore-term" in sys.argv:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    child = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"])
     print("child", child.pid)
     print("ready", flush=True)
     while True:
-        time.sleep(1)
+        signal.pause()  # until a signal it does not ignore ends it
     """
 )
 
@@ -199,9 +199,9 @@ def test_proc_terminate_reaches_children(tmp_path: Path, ignore_term: bool) -> N
 def test_proc_kill9_and_env(tmp_path: Path) -> None:
     script = tmp_path / "env_main.py"
     script.write_text(
-        "import os, time\n"
+        "import os, signal\n"
         "print('unbuffered', os.environ['PYTHONUNBUFFERED'], os.environ['OMK_X'])\n"
-        "time.sleep(600)\n"
+        "signal.pause()\n"
     )
     proc = Proc([], tmp_path / "e.log", env={"OMK_X": "42"}, script=script).start()
     proc.wait_for_log("unbuffered 1 42")
