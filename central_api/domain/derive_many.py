@@ -31,7 +31,14 @@ from ..store.sql import pairs_in, tuples_in
 from .facts import Fact, ordered
 from .journeys import stage_history
 from .journeys import touchpoints as journey_touchpoints
-from .profile_cache import ConsentRows, Delta, LedgerKeys, ProfileCache, ProfileState
+from .profile_cache import (
+    ConsentRows,
+    Delta,
+    LedgerKeys,
+    ProfileCache,
+    ProfileState,
+    empty_state,
+)
 from .profile_facts import consent_rows_many, latest_consents, load_facts_many
 from .scoring import decay_anchor
 from .thresholds import derive_state
@@ -83,7 +90,10 @@ def recompute_many(
     if cache is not None:
         changes = delta if delta is not None else _NO_CHANGES
         for pid in live:
-            state = cache.get(pid, rows[pid].revision)
+            revision = rows[pid].revision
+            state = cache.get(pid, revision)
+            if state is None and revision == 0 and pid in changes.created:
+                state = empty_state()
             now_known = changes.apply(pid, state) if state is not None else None
             if now_known is not None:
                 warm[pid] = (*now_known, state)  # type: ignore[assignment]

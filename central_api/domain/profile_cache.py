@@ -49,6 +49,11 @@ class ProfileState:
     stages: dict[str, tuple[str | None, ...]]
 
 
+def empty_state() -> ProfileState:
+    """A profile as its row's INSERT left it: revision 0, nothing attached or derived."""
+    return ProfileState(0, {}, {}, {}, {}, {})
+
+
 @dataclass(slots=True)
 class Delta:
     """What the current transaction changed in profiles' facts and consents before
@@ -61,6 +66,9 @@ class Delta:
     consents_removed: dict[str, set[str]] = field(default_factory=dict)
     #: the facts of attached events, by event id, when known without reading them
     facts: dict[str, Fact] = field(default_factory=dict)
+    #: profiles whose row this transaction (or the group's ``before``) inserted: at
+    #: revision 0 nothing of theirs was stored, so they need no reads either
+    created: set[str] = field(default_factory=set)
 
     def attach(self, profile_id: str, event_id: str) -> None:
         self.attached.setdefault(profile_id, set()).add(event_id)

@@ -14,6 +14,7 @@ same whatever order or grouping the events arrived in.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -92,9 +93,14 @@ class ProfileEffects:
     ) -> None:
         self._rules = rules
         self.cache = cache
+        #: per thread: the profiles its last ``before`` created
+        self._created = threading.local()
 
     def apply(self, conn: Connection, new_events: list[ValidEvent], received_at: datetime) -> None:
-        delta = Delta() if self.cache is not None else None
+        delta = None
+        if self.cache is not None:
+            delta = Delta(created=set(getattr(self._created, "ids", ())))
+        self._created.ids = ()
         touched = link_kiosk_events(conn, new_events, delta)
         if touched:
             recompute_all(
@@ -111,11 +117,12 @@ class ProfileEffects:
         run one after the other (the second INSERT waits for the first transaction to
         end). A profile row on its own is nothing but a name, and the group that names
         it is committed later (or retried until it is)."""
+        self._created.ids = ()
         if engine.dialect.name == "postgresql":
             first_seen = _named_profiles(events)
             if first_seen:
                 with write_transaction(engine) as conn:
-                    _ensure_profiles(conn, first_seen)
+                    self._created.ids = _ensure_profiles(conn, first_seen)
 
     def committed(self) -> None:
         if self.cache is not None:
@@ -157,22 +164,25 @@ def _named_profiles(new_events: Iterable[ValidEvent]) -> dict[str, datetime]:
     return first_seen
 
 
-def _ensure_profiles(conn: Connection, first_seen: dict[str, datetime]) -> None:
+def _ensure_profiles(conn: Connection, first_seen: dict[str, datetime]) -> list[str]:
+    """Insert the profiles not stored yet; returns those this call inserted."""
     if not first_seen:
-        return
+        return []
     # Only the missing ones: on PostgreSQL an INSERT … ON CONFLICT on a row another
     # transaction is updating (a re-derivation in another worker) waits for that
     # transaction to end, which would serialise the workers.
     have = set(
         conn.execute(select(profiles.c.id).where(profiles.c.id.in_(sorted(first_seen)))).scalars()
     )
-    insert_rows(
+    created = insert_rows(
         conn,
         profiles,
         [{"id": p, "created_at": t, "updated_at": t, "status": "active", "attributes": {}}
          for p, t in sorted(first_seen.items()) if p not in have],
         ignore_conflicts=True,
+        returning=("id",),
     )  # fmt: skip
+    return [r[0] for r in created]
 
 
 @dataclass
@@ -275,7 +285,9 @@ def link_kiosk_events(
     changes in ``delta`` when one is given."""
     touched: set[str] = set()
     first_seen = _named_profiles(new_events)
-    _ensure_profiles(conn, first_seen)
+    created = _ensure_profiles(conn, first_seen)
+    if delta is not None:
+        delta.created.update(created)
     # Whoever writes a session's link or its other events, or an order's pickups, then
     # looks for the other side: one transaction at a time per session and order.
     sessions = {

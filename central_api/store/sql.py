@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    Text,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 T = TypeVar("T")
@@ -89,6 +100,8 @@ def tuples_in(
     ``unnest``ed into a semi-join: a literal list of thousands of row values is slow to
     plan."""
     keys = sorted(set(keys))
+    if conn.dialect.name == "sqlite":
+        return _sqlite_tuples_in(conn, columns, keys)
     if conn.dialect.name != "postgresql":
         return tuple_(*columns).in_(keys)
     names = [f"k{i}" for i in range(len(columns))]
@@ -98,6 +111,24 @@ def tuples_in(
     ]
     rows = func.unnest(*arrays).table_valued(*names).render_derived()
     return tuple_(*columns).in_(select(*(rows.c[n] for n in names)))
+
+
+def _sqlite_tuples_in(
+    conn: Connection, columns: Sequence[ColumnElement[Any]], keys: list[tuple[Any, ...]]
+) -> ColumnElement[bool]:
+    # SQLite scans the whole table for ``(a, b) IN ((?, ?), …)`` but searches the index
+    # for ``(a, b) IN (SELECT …)``: the keys travel as one JSON array of arrays, each
+    # value converted by its column's bind processor as a plain parameter would be.
+    procs = [col.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for col in columns]
+    if any(procs):
+        keys = [
+            tuple(v if p is None else p(v) for v, p in zip(k, procs, strict=True)) for k in keys
+        ]
+    rows = func.json_each(bindparam(None, json.dumps(keys), type_=Text)).table_valued("value")
+    parts = [
+        func.json_extract(rows.c.value, literal_column(f"'$[{i}]'")) for i in range(len(columns))
+    ]
+    return tuple_(*columns).in_(select(*parts))
 
 
 def lock_keys(conn: Connection, namespace: str, keys: Iterable[str]) -> None:

@@ -4,10 +4,11 @@ transactions, store exactly the same profiles."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 
 from central_api.domain.counters import DeviceTypeCounts
 from central_api.domain.identity import merge, undo_merge
@@ -161,3 +162,38 @@ def test_the_cache_forgets_the_least_recently_used_beyond_its_size(engine: Engin
     assert [cache.get(f"p{n}", revs[f"p{n}"]) is not None for n in range(4)] == [
         False, False, True, True,
     ]  # fmt: skip
+
+
+def _reads_of_history(engine: Engine, run: Callable[[], object]) -> list[str]:
+    """The statements ``run`` sends that read a profile's stored facts or ledger."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().startswith("SELECT") and (
+            "JOIN profile_events" in statement or "FROM score_ledger" in statement
+        ):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_profile_the_group_creates_is_derived_without_reading_its_history(
+    engine: Engine,
+) -> None:
+    ref = uncached(engine)
+    ref.process([batch_msg(scenario("ref", "p-ref"), device="ref")])
+    ing = Ingestor(engine)
+    new = batch_msg(scenario("alt", "p-alt"), device="alt")
+    assert _reads_of_history(engine, lambda: ing.process([new])) == []
+    assert snapshot(engine, "p-alt") == snapshot(engine, "p-ref")
+    assert snapshot(engine, "p-ref")["ledger"]
+    # A profile that was stored before (here by another worker) is read: nothing says
+    # it has no history.
+    other = Ingestor(engine)
+    later = shopper_session(20, "alt-d", "p-alt", True, "alt2", t0=86400 * 5)
+    assert _reads_of_history(engine, lambda: other.process([batch_msg(later, device="alt2")]))

@@ -14,8 +14,10 @@ from sqlalchemy import Engine, inspect, select, text
 
 from central_api.domain.counters import read_ingest_counters
 from central_api.store import make_engine, migrate, write_transaction
+from central_api.store.bulk import insert_rows
 from central_api.store.db import alembic_config, current_revision
-from central_api.store.tables import COUNTER_NAMES, devices, metadata
+from central_api.store.sql import pairs_in, tuples_in
+from central_api.store.tables import COUNTER_NAMES, devices, events, metadata
 
 TABLES = {"events", "dead_letters", "device_type_counts", "ingest_counters", "devices"}
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -134,3 +136,56 @@ def test_timestamps_come_back_timezone_aware_in_utc(engine: Engine) -> None:
                 device_id="d2", store_id="s1", last_seen_at=datetime(2026, 1, 1)
             )
         )
+
+
+def _event_rows(n: int) -> list[dict[str, object]]:
+    t0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    return [
+        {"id": f"e-{i}", "device_id": f"s1-k{i % 3}", "store_id": "s1", "seq": i, "type": "t",
+         "v": 1, "occurred_at": t0 + timedelta(seconds=i), "received_at": t0, "mono_ns": i,
+         "boot_id": "b", "clock_synced": True, "session_id": f"sess-{i // 8}", "data": {}}
+        for i in range(1, n + 1)
+    ]  # fmt: skip
+
+
+def test_tuples_in_matches_exactly_the_keys_of_any_type(engine: Engine) -> None:
+    """Text, integer and timestamp keys, present and absent, and more keys than one
+    statement's bound-variable limit would take as a plain list."""
+    rows = _event_rows(2000)
+    with write_transaction(engine) as conn:
+        insert_rows(conn, events, rows)
+    c = events.c
+    wanted = rows[::7]
+    absent = [("s1-k9", 5, rows[0]["occurred_at"]), ("s1-k1", 1, rows[1]["occurred_at"])]
+    keys = [(r["device_id"], r["seq"], r["occurred_at"]) for r in wanted] + absent
+    keys += [("nobody", i, rows[0]["occurred_at"]) for i in range(12_000)]
+    with engine.connect() as conn:
+        got = conn.execute(
+            select(c.id).where(tuples_in(conn, (c.device_id, c.seq, c.occurred_at), keys))
+        ).scalars()
+        assert sorted(got) == sorted(r["id"] for r in wanted)
+        sessions = {("s1-k1", "sess-3"), ("s1-k2", "sess-3"), ("s1-k0", "sess-999")}
+        got = conn.execute(
+            select(c.id).where(pairs_in(conn, c.device_id, c.session_id, sessions))
+        ).scalars()
+        want = [r["id"] for r in rows if (r["device_id"], r["session_id"]) in sessions]
+        assert len(want) == 5 and sorted(got) == sorted(want)
+
+
+def test_sqlite_key_lists_search_the_index_not_the_table(tmp_path: Path) -> None:
+    """SQLite plans ``(a, b) IN ((?, ?), …)`` as a scan of the whole table, which grows
+    with every event stored; the form ``tuples_in`` writes must search the index."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    try:
+        migrate(engine)
+        c = events.c
+        with engine.connect() as conn:
+            q = select(c.id).where(pairs_in(conn, c.device_id, c.session_id, [("d", "s")] * 3))
+            compiled = q.compile(dialect=conn.dialect)
+            params = [compiled.params[k] for k in compiled.positiontup or ()]
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", tuple(params)).all()
+        details = [r[-1] for r in plan]
+        assert any(d.startswith("SEARCH events USING INDEX") for d in details), details
+        assert not any(d.startswith("SCAN events") for d in details), details
+    finally:
+        engine.dispose()
