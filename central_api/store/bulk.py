@@ -9,9 +9,11 @@ then:
 
 * SQLite gets one ``executemany`` of a plain statement (the driver loops in C), or one
   multi-row ``VALUES`` statement per chunk when rows must be returned;
-* PostgreSQL gets ``INSERT … SELECT * FROM unnest(%b::type[], …)``: one array per column
-  in binary format, one statement per chunk whatever its size, and the same statement
-  text every time, so it is parsed once.
+* PostgreSQL gets ``COPY … FROM STDIN`` in binary format when nothing can conflict and
+  nothing is returned (psycopg formats the rows in C, and the server's COPY costs less
+  than an INSERT), else ``INSERT … SELECT * FROM unnest(%b::type[], …)``: one array per
+  column in binary format, one statement per chunk whatever its size, and the same
+  statement text every time, so it is parsed once.
 """
 
 from __future__ import annotations
@@ -61,6 +63,41 @@ def _pg_sql(dialect: Dialect, table: Table, names: tuple[str, ...], tail: str) -
             casts.append(f"%b::{col_type.compile(dialect=dialect)}[]")
     cols = ", ".join(names)
     return f"INSERT INTO {table.name} ({cols}) SELECT * FROM unnest({', '.join(casts)}){tail}"
+
+
+#: psycopg's names of the types columns are written as
+_COPY_TYPES = {
+    "VARCHAR": "varchar", "TEXT": "text", "BIGINT": "int8", "INTEGER": "int4",
+    "SMALLINT": "int2", "BOOLEAN": "bool", "FLOAT": "float8", "DOUBLE PRECISION": "float8",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+}  # fmt: skip
+
+
+@lru_cache(maxsize=256)
+def _pg_copy(dialect: Dialect, table: Table, names: tuple[str, ...]) -> tuple[str, list[str]]:
+    types = []
+    for name in names:
+        col_type = table.c[name].type
+        if isinstance(col_type, JSON):
+            types.append("json")  # the bind processor's Json wrapper says how to dump
+        else:
+            types.append(_COPY_TYPES[col_type.compile(dialect=dialect).split("(")[0]])
+    return f"COPY {table.name} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)", types
+
+
+def _copy(conn: Connection, sql: str, types: list[str], columns: list[list[Any]]) -> None:
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    try:
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            copy.set_types(types)
+            for row in zip(*columns, strict=True):
+                copy.write_row(row)
+    except raw.Error as err:
+        # As if SQLAlchemy had run it: the same exception classes (IntegrityError,
+        # OperationalError, …), and a lost connection is invalidated.
+        conn._handle_dbapi_exception(err, sql, (), None, None)  # raises
+        raise
 
 
 def _fetched(result: Any) -> list[tuple[Any, ...]]:
@@ -123,6 +160,10 @@ def insert_columns(
     n = len(columns[0])
     out: list[tuple[Any, ...]] = []
     if dialect.name == "postgresql":
+        if not ignore_conflicts and not returning:
+            sql, types = _pg_copy(dialect, table, names)
+            _copy(conn, sql, types, columns)
+            return out
         sql = _pg_sql(dialect, table, names, tail)
         for start in range(0, n, _PG_CHUNK):
             params = tuple(col[start : start + _PG_CHUNK] for col in columns)

@@ -106,8 +106,9 @@ def insert_events(conn: Connection, rows: Sequence[EventRow]) -> Outcomes:
         # that first, inside a savepoint, and fall back when a key is taken.
         savepoint = conn.begin_nested()
         try:
-            returned = insert_columns(conn, events, COLUMNS, list(columns), returning=_RETURNING)
+            insert_columns(conn, events, COLUMNS, list(columns))  # COPY: all or nothing
             savepoint.commit()
+            returned = list(map(event_key, ordered))
         except IntegrityError:
             savepoint.rollback()
             returned = None

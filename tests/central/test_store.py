@@ -10,9 +10,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from central_api.domain.counters import read_ingest_counters
+from central_api.ingest import is_retryable
 from central_api.store import make_engine, migrate, write_transaction
 from central_api.store.bulk import insert_rows
 from central_api.store.db import alembic_config, current_revision
@@ -189,3 +191,28 @@ def test_sqlite_key_lists_search_the_index_not_the_table(tmp_path: Path) -> None
         assert not any(d.startswith("SCAN events") for d in details), details
     finally:
         engine.dispose()
+
+
+def test_bulk_writes_fail_as_sqlalchemy_statements_do(engine: Engine, db_url: str) -> None:
+    """A key taken twice is an IntegrityError (the events path falls back on it), and
+    on PostgreSQL a connection lost mid-write is an invalidated, retryable DBAPIError
+    (bulk writes there bypass SQLAlchemy's execute)."""
+    rows = _event_rows(3)
+    with write_transaction(engine) as conn:
+        insert_rows(conn, events, rows)
+    with pytest.raises(IntegrityError), write_transaction(engine) as conn:
+        insert_rows(conn, events, rows[1:2])
+    if engine.dialect.name != "postgresql":
+        return
+    killer = make_engine(db_url)
+    try:
+        with pytest.raises(DBAPIError) as lost, write_transaction(engine) as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with killer.connect() as k:
+                k.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+            insert_rows(conn, events, _event_rows(5)[3:])
+        assert lost.value.connection_invalidated and is_retryable(lost.value)
+    finally:
+        killer.dispose()
+    with engine.connect() as conn:  # the pool has let the dead connection go
+        assert conn.scalar(select(func.count()).select_from(events)) == 3
