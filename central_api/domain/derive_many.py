@@ -70,11 +70,12 @@ def recompute_many(
     pids = sorted(set(profile_ids))
     if not pids:
         return
-    q = select(profiles).where(profiles.c.id.in_(pids))
+    pc = profiles.c
+    q = select(pc.id, pc.status, pc.revision, pc.attributes).where(pc.id.in_(pids))
     if conn.dialect.name == "postgresql":
         # Locked before anything of theirs is read: a concurrent re-derivation of the
         # same profile waits for this one to commit, then reads what it wrote.
-        q = q.order_by(profiles.c.id).with_for_update(key_share=True)
+        q = q.order_by(pc.id).with_for_update(key_share=True)
     rows = {r.id: r for r in conn.execute(q).all()}
     live = [p for p in pids if p in rows and rows[p].status == "active"]
     gone = [p for p in pids if p in rows and rows[p].status != "active"]

@@ -169,7 +169,7 @@ def _link(conn: Connection, ev: OnlineEvent, data: dict[str, Any]) -> set[str]:
     if ev.type == "consent.recorded":
         record_consent(conn, pid, data["purpose"], data["granted"], ev.occurred_at, ev.id)
     elif ev.type == "order.placed":
-        lock_keys(conn, "order", [data["order_id"]])  # against a pickup being recorded now
+        lock_keys(conn, {"order": [data["order_id"]]})  # against a pickup being recorded now
         conn.execute(
             insert_ignore(conn, orders).values(
                 order_id=data["order_id"], profile_id=pid, event_id=ev.id, placed_at=ev.occurred_at,

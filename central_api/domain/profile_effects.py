@@ -197,10 +197,26 @@ class _Links:
     own: list[tuple[str, str]]
 
 
-def _link_sessions(conn: Connection, links: list[ValidEvent]) -> _Links:
+#: (device_id, session_id) → (linked_at, event_id, profile_id) of stored session links
+SessionLinks = dict[tuple[str, str], tuple[datetime, str, str]]
+
+
+def _read_links(conn: Connection, sessions: Iterable[tuple[str, str]]) -> SessionLinks:
+    sl = session_links
+    return {
+        (r.device_id, r.session_id): (r.linked_at, r.event_id, r.profile_id)
+        for r in conn.execute(
+            select(sl).where(pairs_in(conn, sl.c.device_id, sl.c.session_id, sessions))
+        )
+    }
+
+
+def _link_sessions(conn: Connection, links: list[ValidEvent], stored: SessionLinks) -> _Links:
     """Tie sessions to profiles for a group's visit.linked events, in a fixed number of
-    statements. The earliest link by (occurred_at, event_id) wins, whatever the order."""
-    best: dict[tuple[str, str], tuple[datetime, str, str]] = {}
+    statements. The earliest link by (occurred_at, event_id) wins, whatever the order.
+    ``stored``: the links of (at least) these sessions as read under their locks;
+    updated to what is stored now."""
+    best: SessionLinks = {}
     own: list[tuple[str, str]] = []
     for ve in links:
         ev, pid = ve.event, ve.data["profile_id"]
@@ -212,23 +228,24 @@ def _link_sessions(conn: Connection, links: list[ValidEvent]) -> _Links:
         if key not in best or cand < best[key]:
             best[key] = cand
     sl = session_links
-    existing = {
-        (r.device_id, r.session_id): (r.linked_at, r.event_id, r.profile_id)
-        for r in conn.execute(
-            select(sl).where(pairs_in(conn, sl.c.device_id, sl.c.session_id, best))
-        )
-    } if best else {}  # fmt: skip
-    insert_rows(
+    new = {key: cand for key, cand in sorted(best.items()) if key not in stored}
+    inserted = insert_rows(
         conn,
         sl,
         [{"device_id": d, "session_id": s, "profile_id": c[2], "event_id": c[1], "linked_at": c[0]}
-         for (d, s), c in sorted(best.items()) if (d, s) not in existing],
+         for (d, s), c in new.items()],
         ignore_conflicts=True,
+        returning=("device_id", "session_id"),
     )  # fmt: skip
+    stored.update((key, new[key]) for key in map(tuple, inserted))
+    # Not inserted, yet not read before: someone without the session's lock linked it.
+    raced = [key for key in new if key not in stored]
+    if raced:
+        stored.update(_read_links(conn, raced))
     previous: dict[tuple[str, str], str] = {}
     for key, cand in sorted(best.items()):
-        cur = existing.get(key)
-        if cur is not None and cand[:2] < cur[:2] and cand[2] != cur[2]:
+        cur = stored[key]
+        if cand[:2] < cur[:2] and cand[2] != cur[2]:
             # An earlier link arrived late: it takes the session over.
             conn.execute(
                 update(sl)
@@ -236,6 +253,7 @@ def _link_sessions(conn: Connection, links: list[ValidEvent]) -> _Links:
                 .values(profile_id=cand[2], event_id=cand[1], linked_at=cand[0])
             )
             previous[key] = cur[2]
+            stored[key] = cand
     return _Links(set(best), previous, own)
 
 
@@ -293,23 +311,21 @@ def link_kiosk_events(
     sessions = {
         (ve.event.device_id, ve.event.session_id) for ve in new_events if ve.event.session_id
     }
-    lock_keys(conn, "session", (f"{d}/{s}" for d, s in sessions))
-    lock_keys(conn, "order", (ve.data["order_id"] for ve in new_events if ve.event.type in PICKUPS))
+    lock_keys(
+        conn,
+        {"session": (f"{d}/{s}" for d, s in sessions),
+         "order": (ve.data["order_id"] for ve in new_events if ve.event.type in PICKUPS)},
+    )  # fmt: skip
     links = [ve for ve in new_events if ve.event.type == "visit.linked"]
+    stored = _read_links(conn, sessions) if sessions else {}
     # First, so the group's other events find the links.
-    decided = _link_sessions(conn, links) if links else _Links(set(), {}, [])
-    sl = session_links
-    stored = conn.execute(
-        select(sl.c.device_id, sl.c.session_id, sl.c.profile_id).where(
-            pairs_in(conn, sl.c.device_id, sl.c.session_id, sessions)
-        )
-    ).all() if sessions else []  # fmt: skip
+    decided = _link_sessions(conn, links, stored) if links else _Links(set(), {}, [])
     live = _live_many(
         conn,
-        [*(r.profile_id for r in stored), *decided.previous.values(), *(p for p, _ in decided.own),
-         *first_seen],
+        [*(v[2] for v in stored.values()), *decided.previous.values(),
+         *(p for p, _ in decided.own), *first_seen],
     )  # fmt: skip
-    owners = {(r.device_id, r.session_id): live[r.profile_id] for r in stored}
+    owners = {key: live[v[2]] for key, v in stored.items()}
 
     attach_rows: set[tuple[str, str]] = {(live[p], e) for p, e in decided.own}
     consent_rows: list[dict[str, Any]] = []

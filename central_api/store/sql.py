@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -131,10 +131,10 @@ def _sqlite_tuples_in(
     return tuple_(*columns).in_(select(*parts))
 
 
-def lock_keys(conn: Connection, namespace: str, keys: Iterable[str]) -> None:
-    """Hold a lock on each ``namespace:key`` until the transaction ends (PostgreSQL
-    advisory locks, taken in one sorted pass; SQLite's write lock already serialises
-    writers, so nothing is needed there).
+def lock_keys(conn: Connection, keys: Mapping[str, Iterable[str]]) -> None:
+    """Hold a lock on each ``namespace:key`` (``keys``: namespace → keys) until the
+    transaction ends (PostgreSQL advisory locks, taken in one sorted pass; SQLite's write
+    lock already serialises writers, so nothing is needed there).
 
     For facts that meet across transactions, such as a session's QR link and the
     session's other events: the transaction that writes one and then looks for the
@@ -142,7 +142,7 @@ def lock_keys(conn: Connection, namespace: str, keys: Iterable[str]) -> None:
     """
     if conn.dialect.name != "postgresql":
         return
-    names = sorted({f"{namespace}:{k}" for k in keys})
+    names = sorted({f"{namespace}:{k}" for namespace, ks in keys.items() for k in ks})
     if names:
         conn.exec_driver_sql(
             "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(n, 0) AS k"
