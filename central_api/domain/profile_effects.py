@@ -237,7 +237,7 @@ def _link_sessions(conn: Connection, links: list[ValidEvent], stored: SessionLin
         ignore_conflicts=True,
         returning=("device_id", "session_id"),
     )  # fmt: skip
-    stored.update((key, new[key]) for key in map(tuple, inserted))
+    stored.update((key, new[key]) for key in inserted)
     # Not inserted, yet not read before: someone without the session's lock linked it.
     raced = [key for key in new if key not in stored]
     if raced:

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import JSON, Connection, Float, Table
 from sqlalchemy.engine import Dialect
 
-from .sql import chunks, rows_per_statement
+from .sql import bind_processor, chunks, rows_per_statement
 
 #: rows per statement on PostgreSQL: arrays have no parameter limit (SQLite's multi-row
 #: VALUES, only with RETURNING, follows ``rows_per_statement``)
@@ -44,7 +44,7 @@ def _converters(
     out = []
     for i, name in enumerate(names):
         col = table.c[name]
-        proc = col.type.dialect_impl(dialect).bind_processor(dialect)
+        proc = bind_processor(dialect, col.type)
         if dialect.name == "postgresql" and isinstance(col.type, Float):
             proc = _float if proc is None else (lambda v, p=proc: _float(p(v)))
         if proc is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -18,6 +18,8 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
 
 T = TypeVar("T")
 
@@ -45,6 +47,12 @@ def insert_ignore(conn: Connection, table: Table) -> Any:
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def bind_processor(dialect: Dialect, type_: TypeEngine[Any]) -> Callable[[Any], Any] | None:
+    """How SQLAlchemy converts a value of ``type_`` for ``dialect``'s driver (None: as
+    it is), for the writers that send values without SQLAlchemy's per-row handling."""
+    return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
 def rows_per_statement(columns: int) -> int:
@@ -119,7 +127,7 @@ def _sqlite_tuples_in(
     # SQLite scans the whole table for ``(a, b) IN ((?, ?), …)`` but searches the index
     # for ``(a, b) IN (SELECT …)``: the keys travel as one JSON array of arrays, each
     # value converted by its column's bind processor as a plain parameter would be.
-    procs = [col.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for col in columns]
+    procs = [bind_processor(conn.dialect, col.type) for col in columns]
     if any(procs):
         keys = [
             tuple(v if p is None else p(v) for v, p in zip(k, procs, strict=True)) for k in keys
