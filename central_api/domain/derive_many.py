@@ -40,7 +40,7 @@ from .profile_cache import (
     empty_state,
 )
 from .profile_facts import consent_rows_many, latest_consents, load_facts_many
-from .scoring import decay_anchor
+from .scoring import decay_anchor, score_order
 from .thresholds import derive_state
 
 DERIVED = (score_ledger, touchpoints, stages_reached, threshold_crossings)
@@ -120,12 +120,12 @@ def recompute_many(
     updates: list[dict[str, Any]] = []
     for pid in live:
         if latest_consents(consent_rows[pid]).get(purpose, False):
-            ledger, g, found, stage = derive_state(facts[pid], rows[pid].attributes, rules)
+            ledger, g, found, stage, derived = derive_state(facts[pid], rows[pid].attributes, rules)
             grade = g.letter
             tp = journey_touchpoints(facts[pid], active.journey)
             st = stage_history(facts[pid], active.journey)
         else:
-            ledger, found, stage, grade, tp, st = [], [], None, None, [], []
+            ledger, found, stage, grade, tp, st, derived = [], [], None, None, [], [], {}
         ledgers[pid] = ledger
         if before_crossings is not None and found:
             before_crossings(conn, pid, found, rules, now)
@@ -140,7 +140,8 @@ def recompute_many(
             "pid": pid, "grade": grade, "lifecycle_stage": stage,
             "funnel_stage": st[-1].stage if st else None,
             "score_raw": float(sum(line.points for line in ledger)), "score_ref_sum": ref_sum,
-            "score_ref_at": ref_at, "rules_version": rules.version, "updated_at": now,
+            "score_ref_at": ref_at, **score_order(ref_at, ref_sum, rules),
+            "derived_attributes": derived, "rules_version": rules.version, "updated_at": now,
         })  # fmt: skip
     now_ledger = _write_ledgers(conn, ledgers, had_ledger, rules.version)
     now_tps = _sync_rows(conn, touchpoints, tps, had_tps, _TP_KEY, _TP_COMPARE, _tp_row)

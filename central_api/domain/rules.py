@@ -239,6 +239,45 @@ class Threshold(_Model):
     webhook: bool = False
 
 
+#: a profile attribute's name, explicit or derived
+AttributeName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+AttributeType = Literal["string", "number", "bool"]
+Aggregate = Literal["count", "sum", "max", "min", "latest", "distinct"]
+
+
+class DerivedAttribute(_Model):
+    """An order-independent aggregate of a profile's facts (see ``domain.attributes``)."""
+
+    name: AttributeName
+    aggregate: Aggregate
+    #: one event type or several; every fact of one of them is a candidate
+    event: tuple[str, ...] = Field(min_length=1)
+    #: the data field aggregated; required except for ``count``
+    field: Name | None = None
+    #: only facts within this many days up to the profile's latest fact
+    within_days: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    when: When = When()
+
+    @field_validator("event", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("event")
+    @classmethod
+    def _known_events(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for e in v:
+            if e not in EVENT_FIELDS:
+                raise ValueError(f"unknown event type {e!r}")
+        return v
+
+
+class Attributes(_Model):
+    #: explicit attributes with a declared type (others are accepted as any scalar)
+    explicit: dict[AttributeName, AttributeType] = {}
+    derived: tuple[DerivedAttribute, ...] = ()
+
+
 class RuleSet(_Model):
     version: Annotated[str, Field(min_length=1, max_length=64)]
     #: behavioural score decay; ``inf`` turns decay off
@@ -246,6 +285,7 @@ class RuleSet(_Model):
     scoring: Scoring = Scoring()
     grading: Grading = Grading()
     thresholds: tuple[Threshold, ...] = ()
+    attributes: Attributes = Attributes()
     #: the journey rules, defined and checked by the journey module
     journey: dict[str, Any] = {}
 
@@ -305,6 +345,47 @@ def _cross_checks(rules: RuleSet) -> list[tuple[str, str]]:
                 problems.append((f"{where}.per_field", f"not a data field ({known})"))
         elif r.per_field is not None:
             problems.append((f"{where}.per_field", 'only allowed with repeat = "once_per_field"'))
+    problems += _attribute_checks(rules)
+    return problems
+
+
+_NUMERIC_OPS = ("gt", "gte", "lt", "lte")
+
+
+def _attribute_checks(rules: RuleSet) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    explicit = rules.attributes.explicit
+    seen: set[str] = set()
+    for i, d in enumerate(rules.attributes.derived):
+        where = f"attributes.derived.{i}"
+        if d.name in seen:
+            problems.append((f"{where}.name", f"duplicate derived attribute {d.name!r}"))
+        seen.add(d.name)
+        if d.name in explicit:
+            problems.append(
+                (f"{where}.name", f"{d.name!r} is also declared in attributes.explicit")
+            )
+        fields = frozenset().union(*(EVENT_FIELDS[e] for e in d.event))
+        known = f"fields of {', '.join(d.event)}: {', '.join(sorted(fields))}"
+        if d.aggregate == "count":
+            if d.field is not None:
+                problems.append((f"{where}.field", 'not used by aggregate = "count"'))
+        elif d.field is None:
+            problems.append((f"{where}.field", f"required with aggregate = {d.aggregate!r}"))
+        elif d.field not in fields:
+            problems.append((f"{where}.field", f"not a data field ({known})"))
+        for name in d.when.data:
+            if name not in fields:
+                problems.append((f"{where}.when.data.{name}", f"not a data field ({known})"))
+    for i, c in enumerate(rules.grading.criteria):
+        kind = explicit.get(c.attribute)
+        if c.op in _NUMERIC_OPS and kind in ("string", "bool"):
+            problems.append(
+                (
+                    f"grading.criteria.{i}.op",
+                    f"{c.op!r} needs a number; {c.attribute!r} is a {kind}",
+                )
+            )
     return problems
 
 

@@ -288,3 +288,24 @@ def decayed_at(anchor: tuple[datetime | None, float], rules: RuleSet, at: dateti
     if at < ref:
         raise ValueError("an anchor gives the score at or after its reference time only")
     return s * decay_factor(ref, at, rules.half_life_s)
+
+
+#: the origin of ``score_order``'s keys (any fixed instant would do)
+ORDER_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def score_order(ref_at: datetime | None, ref_sum: float, rules: RuleSet) -> dict[str, Any]:
+    """Columns that sort profiles by decayed score, the same order at every instant.
+
+    Every profile's score decays by the same factor ``2^(−t/h)``, so comparing scores now
+    is comparing ``s × 2^((ref − epoch)/h)`` (for anchors at or before now), whose log is
+    ``log2|s| + (ref − epoch)/h``: a key that never changes until the profile is
+    re-derived, and so can be indexed and paged through with a stable cursor. Sorting by
+    ``(score_sign, score_key)`` is sorting by score (``score_key`` is negated for
+    negative scores: the larger the magnitude, the lower the score).
+    """
+    if ref_at is None or ref_sum == 0.0:
+        return {"score_sign": 0, "score_key": 0.0}
+    h = rules.half_life_s
+    key = math.log2(abs(ref_sum)) + ((ref_at - ORDER_EPOCH).total_seconds() / h)
+    return {"score_sign": 1 if ref_sum > 0 else -1, "score_key": key if ref_sum > 0 else -key}

@@ -4,7 +4,8 @@ The facts are walked in ``(occurred_at, event_id)`` order with a running decayed
 just before a fact the score is the previous one decayed to the fact's time, right after
 it that plus the fact's ledger points. A threshold fires at the fact whose points lift the
 score to ``score_at_least`` or more (and only when the grade is at least
-``grade_at_least``; the grade comes from the profile's current attributes, so it holds
+``grade_at_least``; the grade comes from the profile's current attributes — explicit,
+and derived from the whole set of facts — so it holds
 for the whole walk or not at all). After firing it is disarmed until the score has been
 below ``score_at_least − hysteresis`` — observed just before or right after a later fact;
 since every threshold is positive and a score decays monotonically towards 0 between
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from central_api.domain.attributes import derive_attributes, effective
 from central_api.domain.facts import Fact, ordered
 from central_api.domain.grading import Grade, grade
 from central_api.domain.rules import RuleSet
@@ -101,31 +103,38 @@ class Derived:
     grade: Grade
     crossings: list[Crossing]
     stage: str | None
+    #: the rules' derived attributes (grading used these, overridden by explicit ones)
+    derived: dict[str, Any]
 
 
 def derive_profile(
     facts: Iterable[Fact], attributes: Mapping[str, Any], rules: RuleSet, at: datetime
 ) -> Derived:
-    """Ledger, scores as of ``at``, grade, crossings and stage in one call."""
-    ledger, g, found, stage = derive_state(facts, attributes, rules)
+    """Ledger, scores as of ``at``, grade, crossings, stage and derived attributes in one
+    call; ``attributes`` are the explicit ones."""
+    ledger, g, found, stage, derived = derive_state(facts, attributes, rules)
     return Derived(
         ledger=ledger,
         scores=score_totals(ledger, rules, at),
         grade=g,
         crossings=found,
         stage=stage,
+        derived=derived,
     )
 
 
 def derive_state(
     facts: Iterable[Fact], attributes: Mapping[str, Any], rules: RuleSet
-) -> tuple[list[LedgerLine], Grade, list[Crossing], str | None]:
+) -> tuple[list[LedgerLine], Grade, list[Crossing], str | None, dict[str, Any]]:
     """What is stored for a profile (``derive_profile`` without the totals at a time):
-    ledger, grade, crossings and stage."""
+    ledger, grade, crossings, stage and derived attributes. ``attributes`` are the
+    explicit ones; grading sees them over the derived ones."""
     facts = ordered(facts)
     ledger = derive_ledger(facts, rules)
-    found = crossings(facts, ledger, attributes, rules)
-    return ledger, grade(attributes, rules), found, current_stage(found, rules)
+    derived = derive_attributes(facts, rules)
+    fit = effective(attributes, derived)
+    found = crossings(facts, ledger, fit, rules)
+    return ledger, grade(fit, rules), found, current_stage(found, rules), derived
 
 
 _COUNTS = (
@@ -142,7 +151,8 @@ _COUNTS = (
 def dry_run(
     profiles: Iterable[tuple[Iterable[Fact], Mapping[str, Any]]], old: RuleSet, new: RuleSet
 ) -> dict[str, dict[str, int]]:
-    """How a rules change would move each threshold, over a set of ``(facts, attributes)``.
+    """How a rules change would move each threshold, over a set of ``(facts, attributes)``
+    (explicit attributes; each rule set derives its own).
 
     Per threshold id (of either rule set): ``would_cross`` profiles that cross it at least
     once under ``new``, ``crossing_now`` the same under ``old``, ``newly_crossing`` /
@@ -157,7 +167,8 @@ def dry_run(
 
     def fired(facts: list[Fact], attributes: Mapping[str, Any], rules: RuleSet) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for c in crossings(facts, derive_ledger(facts, rules), attributes, rules):
+        fit = effective(attributes, derive_attributes(facts, rules))
+        for c in crossings(facts, derive_ledger(facts, rules), fit, rules):
             counts[c.threshold_id] = counts.get(c.threshold_id, 0) + 1
         return counts
 

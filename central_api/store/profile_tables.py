@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -35,8 +36,10 @@ profiles = Table(
     #: "active", or "merged" (then merged_into names the survivor)
     Column("status", String(16), nullable=False, server_default="active"),
     Column("merged_into", String(64), nullable=True),
-    #: fit attributes for grading (lifetime_value, segment, distance_km, …)
+    #: explicit fit attributes (segment, distance_km, …), set by the attributes API/import
     Column("attributes", JSON(), nullable=False),
+    #: the rules' derived attributes (lifetime_value, …), rewritten by every derivation
+    Column("derived_attributes", JSON(), nullable=True),
     # What the derivation last computed (a cache of the tables below, for listing).
     Column("grade", String(4), nullable=True),
     Column("lifecycle_stage", String(32), nullable=True),
@@ -45,10 +48,14 @@ profiles = Table(
     #: decayed score = score_ref_sum × 2^(−(t − score_ref_at) / half-life)
     Column("score_ref_sum", Float(), nullable=False, server_default="0"),
     Column("score_ref_at", UTCDateTime(), nullable=True),
+    #: ``scoring.score_order``: sorting by (score_sign, score_key) is sorting by score
+    Column("score_sign", SmallInteger(), nullable=False, server_default="0"),
+    Column("score_key", Float(), nullable=False, server_default="0"),
     Column("rules_version", String(64), nullable=True),
     #: raised by every re-derivation: what an ingest worker remembers of the profile
     #: (``domain.profile_cache``) is current while this is unchanged
     Column("revision", BigInteger(), nullable=False, server_default="0"),
+    Index("ix_profiles_score", "score_sign", "score_key", "id"),
 )
 
 #: external identities: ("customer_id", "C123"), ("email_sha256", "…")

@@ -99,10 +99,15 @@ def test_ops() -> None:
 def test_default_rules_grades() -> None:
     r = default_rules()
     assert grade({}, r).letter == "D"
-    good = {"lifetime_value": 400, "segment": "loyal", "distance_km": 5, "email_engagement": 0.4}
+    # D +2 (ltv ≥ 100) +2 (loyal) +2 (near) +1 (3 email events) = B+
+    good = {"lifetime_value": 400, "segment": "loyal", "distance_km": 5, "email_engagement_90d": 3}
     assert grade(good, r).letter == "B+"
-    best = {"lifetime_value": 4000, "segment": "vip", "distance_km": 1, "email_engagement": 0.9}
+    best = {"lifetime_value": 4000, "orders": 5, "segment": "vip", "distance_km": 1,
+            "email_engagement_90d": 9, "store_visits": 6}  # fmt: skip
     assert grade(best, r).letter == "A+"
+    # a shopper the kiosk alone knows: two visits, two campaigns
+    assert grade({"store_visits": 2, "campaigns_scanned": 2}, r).letter == "C-"
+    assert grade({"lifetime_value": 150, "bad_reviews": 1}, r).letter == "D"
     worst = {"segment": "lapsed", "distance_km": 300}
     assert grade(worst, r).letter == "F"
 

@@ -205,13 +205,18 @@ def test_derive_profile_with_default_rules() -> None:
         fact("campaign.scanned", DAY),
         fact("checkout.started", DAY),
     ]
-    good = {"lifetime_value": 400, "segment": "loyal", "distance_km": 5, "email_engagement": 0.4}
+    good = {"segment": "loyal", "distance_km": 5}
     d = derive_profile(fs, good, rs, T0 + DAY)
     assert d.scores.total_raw == 25 + 10 + 15 + 8
-    assert d.grade.letter == "B+"
+    # derived from the facts; an order of 300 lifts the grade by two steps
+    assert d.derived["lifetime_value"] == 300.0 and d.derived["orders"] == 1
+    assert d.grade.letter == "B"
     assert [c.threshold_id for c in d.crossings] == ["mql"]
     assert d.stage == "mql"
-    assert derive_profile(fs, {}, rs, T0 + DAY).stage is None  # grade D is below C
+    alone = derive_profile(fs, {}, rs, T0 + DAY)
+    assert alone.grade.letter == "C-" and alone.stage is None  # C- is below C
+    # an explicit value wins over the derived one of the same name
+    assert derive_profile(fs, {"lifetime_value": 50}, rs, T0 + DAY).grade.letter == "D"
 
 
 def test_dry_run_counts_and_matches_going_live() -> None:
