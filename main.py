@@ -4,6 +4,7 @@
     python main.py central stats [--config FILE] [--json]
     python main.py central create-key --role admin|marketer|integration [--name NAME] [--config FILE]
     python main.py central revoke-key KEY_ID [--config FILE]
+    python main.py central import-attributes FILE [--config FILE]
     python main.py edge --config FILE
     python main.py edge simulate --config FILE --count N [--rate R] [--seed S]
     python main.py config validate FILE [--kind device|central]
@@ -44,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     rkey = csub.add_parser("revoke-key", help="revoke an API key by its id")
     rkey.add_argument("key_id", help="the 16 hex digits after omk_")
     rkey.add_argument("--config", dest="key_config", metavar="FILE")
+    iattr = csub.add_parser("import-attributes", help="import profile attributes from a CSV file")
+    iattr.add_argument("file", help="CSV with a header: a key column and attribute columns")
+    iattr.add_argument("--config", dest="key_config", metavar="FILE")
 
     edge = sub.add_parser("edge", help="run the device's sync daemon, or edge tools")
     edge.add_argument("--config", help="device TOML config")
@@ -107,6 +111,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.central_cmd == "revoke-key":
             cfg = load_central_config(args.key_config or args.config)
             return revoke_api_key(cfg, args.key_id)
+        if args.central_cmd == "import-attributes":
+            from central_api.imports.attributes import run_import
+
+            return run_import(
+                load_central_config(args.key_config or args.config).database.url, args.file
+            )
         return run_central(load_central_config(args.config), args.role)
     if args.cmd == "edge":
         from edge_sync.config import load_device_config

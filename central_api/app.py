@@ -10,6 +10,7 @@ from edge_sync.version import VERSION
 
 from .api import (
     routes_admin_profiles,
+    routes_attributes,
     routes_devices,
     routes_events,
     routes_funnel,
@@ -47,7 +48,7 @@ def create_app(
         routes_rules, routes_webhooks,
     ):  # fmt: skip
         app.include_router(module.router)
-    for module in (routes_profiles, routes_funnel):
+    for module in (routes_profiles, routes_funnel, routes_attributes):
         app.include_router(module.router)
     install_openapi(app)
 

@@ -31,8 +31,8 @@ UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 #: the profile row's fields shown by ``GET /profiles/{id}`` (and the export)
 PROFILE_FIELDS = (
-    "id", "status", "merged_into", "created_at", "updated_at", "attributes", "grade",
-    "lifecycle_stage", "funnel_stage",
+    "id", "status", "merged_into", "created_at", "updated_at", "attributes",
+    "derived_attributes", "grade", "lifecycle_stage", "funnel_stage",
 )  # fmt: skip
 #: the derivation's cached values, shown only in the export
 EXPORT_EXTRA_FIELDS = ("score_raw", "score_ref_sum", "score_ref_at", "rules_version")
@@ -43,7 +43,7 @@ class ProfileSummary(BaseModel):
     grade: GradeLetter | None = Field(description="fit grade; null without profiling consent")
     lifecycle_stage: str | None = Field(description="set by the rules' thresholds, e.g. mql")
     funnel_stage: Stage | None = Field(description="the furthest funnel stage reached")
-    score: float = Field(description="behavioural score, decayed to now")
+    score: float = Field(description="behavioural score, decayed to now, rounded to 0.1")
     score_raw: int = Field(description="the sum of the ledger's points, without decay")
     updated_at: Timestamp
 
@@ -71,9 +71,11 @@ class StageOut(BaseModel):
 
 class Totals(BaseModel):
     total_raw: int
-    total_decayed: float
+    total_decayed: float = Field(description="rounded to 0.1")
     by_group_raw: dict[str, int] = Field(description="every group the rules name, 0 if empty")
-    by_group_decayed: dict[str, float]
+    by_group_decayed: dict[str, float] = Field(
+        description="rounded to 0.1 so that they add up to total_decayed (largest remainder)"
+    )
 
 
 class ScoreNow(Totals):
@@ -87,7 +89,13 @@ class ProfileBase(BaseModel):
     merged_into: str | None = Field(description="the survivor, when status is merged")
     created_at: Timestamp
     updated_at: Timestamp
-    attributes: dict[str, Any] = Field(description="fit attributes the grade is computed from")
+    attributes: dict[str, Any] = Field(
+        description="explicit attributes (PATCH /profiles/{id}/attributes, CSV import)"
+    )
+    derived_attributes: dict[str, Any] | None = Field(
+        description="attributes the rules derive from the profile's events; the grade is "
+        "computed on both (explicit ones win); null until derived with consent"
+    )
     grade: GradeLetter | None
     lifecycle_stage: str | None
     funnel_stage: Stage | None
@@ -107,7 +115,10 @@ class LedgerLineOut(BaseModel):
     group: str
     points: int
     occurred_at: Timestamp
-    decayed: float = Field(description="this line's contribution to total_decayed at `at`")
+    decayed: float = Field(
+        description="this line's contribution to total_decayed at `at`, rounded to 0.1 so "
+        "that each group's lines add up to its total (largest remainder)"
+    )
 
 
 class ScoreExplanation(BaseModel):
@@ -120,8 +131,9 @@ class ScoreExplanation(BaseModel):
     )
     later_lines: int = Field(description="lines left out because they occurred after `at`")
     totals: Totals = Field(
-        description="total_raw is the sum of the lines' points, total_decayed the correctly "
-        "rounded sum (math.fsum) of their decayed values; likewise per group"
+        description="total_raw is the sum of the lines' points; total_decayed the exact sum "
+        "of their decayed values rounded to 0.1, and the shown lines and groups add up to "
+        "it; likewise per group"
     )
 
 

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from sqlalchemy import Connection, Engine, Row, func, or_, select
+from sqlalchemy import Connection, Engine, Row, func, or_, select, tuple_
 
 from central_api.domain import friction
 from central_api.domain.identity import live_profile
 from central_api.domain.journey_rules import STAGE_INDEX, Stage
 from central_api.domain.profile_effects import PROFILING, ActiveRules
 from central_api.domain.profile_facts import consent_state, load_facts
+from central_api.domain.rounding import round_groups, round_parts, round_total
 from central_api.domain.rules import GradeLetter
 from central_api.domain.rules_store import active_rules
-from central_api.domain.scoring import LedgerLine, decayed_at, explain, score_totals
+from central_api.domain.scoring import LedgerLine, Scores, decayed_at, explain, score_totals
 from central_api.store.profile_tables import (
     consents,
     merges,
@@ -45,6 +46,8 @@ from .profile_schemas import PLAIN, UtcTime
 
 router = APIRouter(prefix="/api/v1", tags=["profiles"])
 _LISTING = "profiles"
+#: the cursor of each sort order is tagged with it, so one order's cursor fails in another
+_SORT_LISTING = {"id": _LISTING, "-score": "profiles:-score", "score": "profiles:score"}
 ID_MAX = 64  # profiles.id is String(64)
 
 
@@ -145,9 +148,17 @@ def list_profiles(
             "the active rules' thresholds set, e.g. mql)",
         ),
     ] = None,
+    sort: Annotated[
+        Literal["id", "-score", "score"],
+        Query(description="`id` (default), `-score` (highest score first) or `score`"),
+    ] = "id",
 ) -> dict[str, Any]:
-    """Active profiles by id. ``score`` is the decayed score now, from the stored anchor:
-    ``score_ref_sum × 2^(−(now − score_ref_at)/half-life)`` (0 without a ledger)."""
+    """Active profiles by id, or by score. ``score`` is the decayed score now, from the
+    stored anchor: ``score_ref_sum × 2^(−(now − score_ref_at)/half-life)`` (0 without a
+    ledger), rounded to 0.1. Every score decays by the same factor, so the order by score
+    is the same at every instant and pages by score are stable; ties go by id (``-score``:
+    higher ids first). A profile whose anchor is in the future (a device clock ahead)
+    sorts by its anchor, and shows its score as of now."""
     stmt = select(profiles).where(profiles.c.status == "active")
     if q:
         by_alias = select(profile_aliases.c.profile_id).where(profile_aliases.c.value == q)
@@ -170,12 +181,25 @@ def list_profiles(
                            errors=[{"location": "query", "field": "lifecycle_stage",
                                     "detail": detail, "type": "enum"}])  # fmt: skip
         stmt = stmt.where(profiles.c.lifecycle_stage == lifecycle_stage)
-    if page.cursor:
-        (after,) = decode_cursor(page.cursor, _LISTING, (str,))
-        stmt = stmt.where(profiles.c.id > after)
+    listing = _SORT_LISTING[sort]
+    pc = profiles.c
+    if sort == "id":
+        if page.cursor:
+            (after,) = decode_cursor(page.cursor, listing, (str,))
+            stmt = stmt.where(pc.id > after)
+        stmt = stmt.order_by(pc.id)
+    else:
+        key = tuple_(pc.score_sign, pc.score_key, pc.id)
+        if page.cursor:
+            position = decode_cursor(page.cursor, listing, (int, float, str))
+            stmt = stmt.where(
+                key < tuple_(*position) if sort == "-score" else key > tuple_(*position)
+            )
+        cols = (pc.score_sign, pc.score_key, pc.id)
+        stmt = stmt.order_by(*(c.desc() for c in cols) if sort == "-score" else cols)
     now = utcnow()
     with engine.connect() as conn:
-        rows = conn.execute(stmt.order_by(profiles.c.id).limit(page.limit + 1)).all()
+        rows = conn.execute(stmt.limit(page.limit + 1)).all()
         more, rows = len(rows) > page.limit, rows[: page.limit]
         # An anchor gives the score at or after its time only; a profile with lines dated
         # after now (a device clock ahead) is scored from its ledger, as explain would.
@@ -189,11 +213,15 @@ def list_profiles(
 
     items = [
         {"id": r.id, "grade": r.grade, "lifecycle_stage": r.lifecycle_stage,
-         "funnel_stage": r.funnel_stage, "score": score(r), "score_raw": int(r.score_raw),
-         "updated_at": r.updated_at}
+         "funnel_stage": r.funnel_stage, "score": round_total(score(r)),
+         "score_raw": int(r.score_raw), "updated_at": r.updated_at}
         for r in rows
     ]  # fmt: skip
-    nxt = encode_cursor(_LISTING, (rows[-1].id,)) if more else None
+    nxt = None
+    if more:
+        last = rows[-1]
+        position = (last.id,) if sort == "id" else (last.score_sign, last.score_key, last.id)
+        nxt = encode_cursor(listing, position)
     return {"items": items, "limit": page.limit, "next": nxt}
 
 
@@ -220,8 +248,14 @@ def get_profile(profile_id: ProfileId, engine: Db, rules: Rules) -> dict[str, An
         "consents": latest,
         "stages": stages,
         "score": {"at": now, "rules_version": rules.scoring.version,
-                  **asdict(score_totals(ledger, rules.scoring, now))},
+                  **_rounded(score_totals(ledger, rules.scoring, now))},
     }  # fmt: skip
+
+
+def _rounded(scores: Scores) -> dict[str, Any]:
+    """Totals for people: decayed values to 0.1, the groups adding up to the total."""
+    total, groups = round_groups(scores.total_decayed, scores.by_group_decayed)
+    return {**asdict(scores), "total_decayed": total, "by_group_decayed": groups}
 
 
 @router.get(
@@ -244,14 +278,22 @@ def explain_score(
         _active_profile(conn, profile_id)
         ledger = _ledger(conn, [profile_id]).get(profile_id, [])
     ex = explain(ledger, rules.scoring, at)
+    totals = _rounded(ex.scores)
+    # Each group's lines are rounded to add up to the group's shown total, and the
+    # groups to the shown total: what a person adds up on screen matches.
+    shown: dict[int, float] = {}
+    for group, value in totals["by_group_decayed"].items():
+        mine = [i for i, e in enumerate(ex.lines) if e.line.group == group]
+        parts = round_parts([ex.lines[i].decayed for i in mine], value)
+        shown.update(zip(mine, parts, strict=True))
     return {
         "profile_id": profile_id,
         "at": ex.at,
         "rules_version": rules.scoring.version,
         "half_life_days": rules.scoring.half_life_days,
-        "lines": [{**asdict(e.line), "decayed": e.decayed} for e in ex.lines],
+        "lines": [{**asdict(e.line), "decayed": shown[i]} for i, e in enumerate(ex.lines)],
         "later_lines": ex.later_lines,
-        "totals": asdict(ex.scores),
+        "totals": totals,
     }
 
 

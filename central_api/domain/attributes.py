@@ -138,6 +138,10 @@ def check_value(name: str, value: Any, kind: AttributeType | None) -> Any:
             raise BadAttribute(name, f"longer than {MAX_STRING} characters")
         if "\x00" in value:
             raise BadAttribute(name, "contains a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadAttribute(name, "not valid Unicode (a lone surrogate)") from None
         got = "string"
     else:
         raise BadAttribute(name, "must be a string, a number, a boolean or null")

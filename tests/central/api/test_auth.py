@@ -62,6 +62,10 @@ AUTH_TESTED_ELSEWHERE = {
         ("GET", "/api/v1/profiles/{profile_id}/score"), ("GET", "/api/v1/profiles/{profile_id}/journey"),
         ("GET", "/api/v1/profiles/{profile_id}/export"), ("GET", "/api/v1/funnel"),
     },
+    "tests/central/api/test_attributes.py": {
+        ("PATCH", "/api/v1/profiles/{profile_id}/attributes"),
+        ("POST", "/api/v1/profiles/attributes:import"),
+    },
     "tests/central/ops/test_ops_routes.py": {
         ("GET", "/api/v1/rules"), ("PUT", "/api/v1/rules"), ("POST", "/api/v1/rules/dry-run"),
         ("POST", "/api/v1/webhooks"), ("GET", "/api/v1/webhooks"),
