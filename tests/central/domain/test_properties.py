@@ -9,8 +9,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from central_api.domain.attributes import derive_attributes
 from central_api.domain.facts import Fact
 from central_api.domain.grading import grade
+from central_api.domain.rounding import round_groups, round_parts
 from central_api.domain.rules import RuleSet, default_rules
 from central_api.domain.scoring import decay_anchor, derive_ledger, explain, score_totals
 from central_api.domain.thresholds import Derived, crossings, current_stage, derive_profile
@@ -120,6 +122,74 @@ value = 250
 steps = 4
 
 [[grading.criteria]]
+id = "spend"
+attribute = "spend"
+op = "gte"
+value = 300
+steps = 2
+
+[[grading.criteria]]
+id = "recent.engaged"
+attribute = "recent_email"
+op = "gte"
+value = 2
+steps = 1
+
+[[grading.criteria]]
+id = "last.rating.bad"
+attribute = "last_rating"
+op = "lte"
+value = 2
+steps = -2
+
+[attributes.explicit]
+segment = "string"
+
+[[attributes.derived]]
+name = "spend"
+aggregate = "sum"
+event = ["order.placed", "checkout.started"]
+field = "value"
+
+[[attributes.derived]]
+name = "recent_email"
+aggregate = "count"
+event = ["email.opened", "email.clicked"]
+within_days = 14
+
+[[attributes.derived]]
+name = "campaign_visits"
+aggregate = "count"
+event = "web.visited"
+when = { channel = ["web", "app"], data = { campaign_id = { exists = true } } }
+
+[[attributes.derived]]
+name = "biggest_order"
+aggregate = "max"
+event = "order.placed"
+field = "value"
+
+[[attributes.derived]]
+name = "smallest_cart"
+aggregate = "min"
+event = "cart.updated"
+field = "value"
+when = { data = { items = { gte = 1 } } }
+
+[[attributes.derived]]
+name = "last_rating"
+aggregate = "latest"
+event = "review.posted"
+field = "rating"
+
+[[attributes.derived]]
+name = "skus_seen"
+aggregate = "distinct"
+event = "product.viewed"
+field = "sku"
+when = { store = "s1" }
+
+[[grading.criteria]]
 id = "lapsed"
 attribute = "segment"
 op = "eq"
@@ -152,6 +222,7 @@ def everything(facts: list[Fact], attrs: dict[str, Any], rules: RuleSet) -> list
     found = crossings(facts, ledger, attrs, rules)
     derived: list[Derived] = [derive_profile(facts, attrs, rules, at) for at in AT]
     return [
+        derive_attributes(facts, rules),
         ledger,
         found,
         current_stage(found, rules),
@@ -225,3 +296,46 @@ def test_the_generator_reaches_crossings_and_rearms() -> None:
 
     probe()
     assert seen["lines"] > 50 and seen["crossings"] > 10 and seen["refires"] > 0, seen
+
+
+def test_the_generator_reaches_every_derived_attribute() -> None:
+    """Each derived attribute of the kitchen sink takes several values, and moves grades
+    (so the permutation test above exercises them)."""
+    values: dict[str, set[Any]] = {}
+    grades: set[str] = set()
+
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True)
+    @given(facts=fact_sets(min_size=10, max_size=60))
+    def probe(facts: list[Fact]) -> None:
+        d = derive_profile(facts, {}, KITCHEN_SINK, AT[-1])
+        for name, v in d.derived.items():
+            values.setdefault(name, set()).add(v)
+        grades.add(d.grade.letter)
+
+    probe()
+    names = {a.name for a in KITCHEN_SINK.attributes.derived}
+    assert set(values) == names and all(len(v) >= 2 for v in values.values()), values
+    assert len(grades) >= 3, grades
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    groups=st.dictionaries(
+        st.sampled_from(["a", "b", "c", "d"]),
+        st.lists(st.floats(-60, 60, allow_nan=False), max_size=12),
+    )
+)
+def test_rounded_lines_add_up_to_the_rounded_groups_and_total(
+    groups: dict[str, list[float]],
+) -> None:
+    exact = {g: math.fsum(v) for g, v in groups.items()}
+    total = math.fsum(x for v in groups.values() for x in v)
+    shown_total, shown = round_groups(total, exact)
+    assert shown_total == round(total * 10) / 10
+    assert sum(round(v * 10) for v in shown.values()) == round(shown_total * 10)
+    for g, values in groups.items():
+        lines = round_parts(values, shown[g])
+        assert sum(round(v * 10) for v in lines) == round(shown[g] * 10)
+        for x, y in zip(values, lines, strict=True):
+            assert round(y * 10) == y * 10  # one decimal
+            assert abs(x - y) < 0.2  # never far from its own value (largest remainder)
