@@ -1,12 +1,12 @@
 """Profiles and identity: aliases, kiosk sessions linked by a signed token, merges, erasure.
 
-Rules (ARCHITECTURE.md, "Identity"; issue Step 2):
+Rules (the architecture, "Identity"):
 
 * a kiosk session becomes part of a profile when a ``visit.linked`` event names it;
   that session's earlier (and later) events count for the profile;
 * if two links claim one session, the earliest by ``(occurred_at, event_id)`` wins,
   whatever order they arrive in (the linking runs in bulk inside ingest:
-  ``profile_effects._link_sessions``);
+  ``kiosk_links._link_sessions``);
 * two already-identified profiles are never merged automatically; a merge is an
   explicit request, the older profile survives, all history moves, and the merge
   record allows an undo.

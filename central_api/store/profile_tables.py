@@ -1,4 +1,4 @@
-"""Profiles, identity and what central derives per profile (Step 2).
+"""Profiles, identity and what central derives per profile.
 
 Derived tables (``score_ledger``, ``touchpoints``, ``stages_reached``,
 ``threshold_crossings``) are rewritten for a profile from its whole set of events each

@@ -16,7 +16,7 @@ def test_every_route_is_documented_with_its_roles():
     rows = {
         (m, p): roles
         for m, p, roles in re.findall(
-            r"^\| (GET|POST|PUT|DELETE) \| `([^`]+)` \| ([^|]+) \|", DOC, re.M
+            r"^\| (GET|POST|PUT|PATCH|DELETE) \| `([^`]+)` \| ([^|]+) \|", DOC, re.M
         )
     }
     spec = create_app(create_engine("sqlite://")).openapi()
