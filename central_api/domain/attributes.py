@@ -93,18 +93,21 @@ def derive_attributes(facts: Iterable[Fact], rules: RuleSet) -> dict[str, Any]:
         return {}
     fs = ordered(facts)
     latest = fs[-1].occurred_at if fs else None
+    by_type: dict[str, list[tuple[int, Fact]]] = {}
+    for i, f in enumerate(fs):
+        by_type.setdefault(f.type, []).append((i, f))
     out: dict[str, Any] = {}
     for d in declared:
-        events = frozenset(d.event)
         since = (
             latest - timedelta(days=d.within_days)
             if latest is not None and d.within_days is not None
             else None
         )
+        candidates = [x for e in d.event for x in by_type.get(e, ())]
+        if len(d.event) > 1:
+            candidates.sort(key=lambda x: x[0])  # back in (occurred_at, event_id) order
         chosen = [
-            f
-            for f in fs
-            if f.type in events and (since is None or f.occurred_at >= since) and _matches(d, f)
+            f for _, f in candidates if (since is None or f.occurred_at >= since) and _matches(d, f)
         ]
         value = _aggregate(d, chosen)
         if value is not None:
