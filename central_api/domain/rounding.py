@@ -17,7 +17,8 @@ PLACES = 1
 
 
 def round_total(value: float, places: int = PLACES) -> float:
-    return round(value * 10**places) / 10**places
+    """``value`` to ``places`` decimals (``round``: from the exact binary value)."""
+    return round(value, places)
 
 
 def round_parts(
@@ -26,7 +27,8 @@ def round_parts(
     """``values`` rounded to ``places`` decimals, summing to ``round_total(total)``
     (``total`` defaults to the exact sum of the values)."""
     scale = 10**places
-    target = round((math.fsum(values) if total is None else total) * scale)
+    # (through round_total, so the parts add up to exactly what round_total shows)
+    target = round(round_total(math.fsum(values) if total is None else total, places) * scale)
     scaled = [v * scale for v in values]
     units = [math.floor(v) for v in scaled]
     short = target - sum(units)
