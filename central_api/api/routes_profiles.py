@@ -8,6 +8,7 @@ id, so they answer 200 with ``status: merged`` and ``merged_into``. ``/score`` a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
@@ -41,7 +42,14 @@ from edge_sync.protocol import utcnow
 from . import profile_schemas as s
 from .auth import get_engine, guarded
 from .errors import ApiError, problem_type
-from .pagination import Page, PageParams, decode_cursor, encode_cursor, page_params
+from .pagination import (
+    Page,
+    PageParams,
+    decode_cursor,
+    encode_cursor,
+    invalid_cursor,
+    page_params,
+)
 from .profile_schemas import PLAIN, UtcTime
 
 router = APIRouter(prefix="/api/v1", tags=["profiles"])
@@ -192,6 +200,8 @@ def list_profiles(
         key = tuple_(pc.score_sign, pc.score_key, pc.id)
         if page.cursor:
             position = decode_cursor(page.cursor, listing, (int, float, str))
+            if position[0] not in (-1, 0, 1) or not math.isfinite(position[1]):
+                raise invalid_cursor()
             stmt = stmt.where(
                 key < tuple_(*position) if sort == "-score" else key > tuple_(*position)
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import random
 from datetime import timedelta
 
@@ -63,5 +65,11 @@ def test_profiles_listed_by_score_in_stable_pages(client, keys, engine):
         bad = client.get("/api/v1/profiles", params={"sort": other, "cursor": cursor},
                          headers=bearer(keys.marketer))  # fmt: skip
         assert bad.status_code == 422 and bad.json()["type"].endswith("invalid-cursor")
+    for forged in (["profiles:-score", 10**30, 1.0, "x"], ["profiles:-score", 1, float("nan"), "x"],
+                   ["profiles:-score", 1, 1e999, "x"]):  # fmt: skip
+        raw = json.dumps(forged).encode()
+        bad = client.get("/api/v1/profiles", headers=bearer(keys.marketer), params={
+            "sort": "-score", "cursor": base64.urlsafe_b64encode(raw).decode().rstrip("=")})  # fmt: skip
+        assert bad.status_code == 422, forged
     bad = client.get("/api/v1/profiles", params={"sort": "grade"}, headers=bearer(keys.marketer))
     assert bad.status_code == 422
