@@ -162,6 +162,10 @@ def apply_patch(
     of more than ``MAX_ATTRIBUTES`` attributes. All problems are collected first:
     ``AttributeProblems`` lists every one.
     """
+    if len(patch) > 2 * MAX_ATTRIBUTES:  # (every name removed and as many set)
+        raise AttributeProblems(
+            [BadAttribute("(attributes)", f"{len(patch)} names; at most {2 * MAX_ATTRIBUTES}")]
+        )
     derived = {d.name for d in rules.attributes.derived}
     declared = rules.attributes.explicit
     out = dict(current)
