@@ -57,12 +57,17 @@ def prepare(g: Group, msg: Incoming, t: UpTopic, at: datetime) -> None:
         g.dead_message(t, msg, at, check.fatal, check.fatal_detail, batch_id=check.batch_id)
         return
     g.count(BATCHES)
-    g.count(EVENTS_RECEIVED, len(check.valid) + len(check.rejected) + check.duplicates)
+    judged = len(check.valid) + len(check.rejected) + len(check.conflicts) + check.duplicates
+    g.count(EVENTS_RECEIVED, judged)
     g.count(DUPLICATES_IGNORED, check.duplicates)
     for rej in check.rejected:
         raw = rej.raw
         event_id = raw.get("id") if isinstance(raw, dict) else None
         g.reject(b, rej.rejection, lambda raw=raw: json_text(raw), event_id)
+    for rej in check.conflicts:
+        # its seq is acked for the batch's first event with it: a dead letter only
+        raw = rej.raw
+        g.reject(b, rej.rejection, lambda raw=raw: json_text(raw), raw.get("id"), in_ack=False)
     for ve in check.valid:
         try:
             row = event_row(ve, at)

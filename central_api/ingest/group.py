@@ -157,6 +157,7 @@ class Group:
         rejection: Rejection,
         payload: Callable[[], str],
         event_id: Any = None,
+        in_ack: bool = True,
     ) -> None:
         """One event of ``b`` rejected: a dead letter of its own while the message is under
         the cap (``payload`` is only called then), else folded into the message's
@@ -164,7 +165,7 @@ class Group:
         self.count(EVENTS_REJECTED)
         seq, reason = rejection.seq, rejection.reason
         own_row = b.rows < MAX_DEAD_LETTERS_PER_MESSAGE
-        if seq >= 1:  # seq 0: nothing the device could match it by
+        if seq >= 1 and in_ack:  # seq 0: nothing the device could match it by
             detail = rejection.detail[:ACK_DETAIL_LIMIT] if own_row else ""
             b.rejected.append(
                 rejection

@@ -72,6 +72,9 @@ class BatchCheck:
     rejected: list[RejectedEvent] = field(default_factory=list)
     #: copies of an event (same seq, same id) after the first in this batch
     duplicates: int = 0
+    #: events with the seq of an earlier valid event in this batch but another id: not
+    #: answered by seq (that seq is answered for the first one), only dead-lettered
+    conflicts: list[RejectedEvent] = field(default_factory=list)
     #: the whole message is unusable (no event in it can be identified)
     fatal: DeadLetterReason | None = None
     fatal_detail: str = ""
@@ -261,7 +264,7 @@ def _collect(
         else:
             detail = f"seq {seq} appears twice in this batch, with ids {first} and {event_id}"
             rejection = Rejection(seq=seq, reason=DeadLetterReason.SEQ_CONFLICT, detail=detail)
-            out.rejected.append(RejectedEvent(rejection, raw))
+            out.conflicts.append(RejectedEvent(rejection, raw))
     return out
 
 

@@ -92,6 +92,8 @@ def summary(r: BatchCheck) -> str:
             r.fatal,
             r.fatal_detail,
             [(x.rejection.seq, x.rejection.reason, x.rejection.detail, x.raw) for x in r.rejected],
+            [(x.rejection.seq, x.rejection.detail, x.raw) for x in r.conflicts],
+            r.duplicates,
             [(type(v.event), v.event.model_dump(), v.data) for v in r.valid],
         )
     )
@@ -275,11 +277,11 @@ def test_duplicate_seqs_keep_the_first_valid_copy() -> None:
     r = assert_same(batch({**event(1), "seq": "1"}, first, other, event(2), event(2)))
     assert [v.event.id for v in r.valid] == [UUID, UUID]
     # the same seq under another id is a conflict; the same event again a duplicate
-    assert [(x.rejection.seq, x.rejection.reason) for x in r.rejected[1:]] == [
+    assert [(x.rejection.seq, x.rejection.reason) for x in r.conflicts] == [
         (1, DeadLetterReason.SEQ_CONFLICT)
     ]
-    assert other["id"] in r.rejected[1].rejection.detail
-    assert r.duplicates == 1
+    assert other["id"] in r.conflicts[0].rejection.detail
+    assert len(r.rejected) == 1 and r.duplicates == 1
     r = assert_same(batch(event(1, surprise=0), first))  # an invalid copy first
     assert [v.event.id for v in r.valid] == [UUID] and len(r.rejected) == 1
 
