@@ -158,16 +158,18 @@ def check_event(
 
 
 def _reject_all(out: BatchCheck, events: Any, reason: DeadLetterReason, detail: str) -> BatchCheck:
-    """Answer every event that has a seq with one reason; with none, the whole message."""
+    """Answer every event that has a seq with one reason (and keep those without one as
+    dead letters too); with no seq at all, the whole message is the dead letter."""
     out.fatal, out.fatal_detail = None, ""
-    for raw in events if isinstance(events, list) else []:
-        seq = _seq_of(raw)
-        if seq is not None:
-            out.rejected.append(
-                RejectedEvent(Rejection(seq=seq, reason=reason, detail=detail), raw)
-            )
-    if not out.rejected:
+    raws = events if isinstance(events, list) else []
+    seqs = [_seq_of(raw) for raw in raws]
+    if not any(seqs):
         out.fatal, out.fatal_detail = reason, detail
+        return out
+    out.rejected = [
+        RejectedEvent(Rejection(seq=seq or 0, reason=reason, detail=detail), raw)
+        for raw, seq in zip(raws, seqs, strict=True)
+    ]
     return out
 
 

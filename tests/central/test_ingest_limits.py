@@ -15,7 +15,18 @@ from central_api.ingest import MAX_DEAD_LETTERS_PER_MESSAGE, Incoming, Ingestor
 from central_api.store.tables import events
 from edge_sync.protocol import MAX_BATCH_EVENTS, topics
 
-from .helpers import DEVICE, STORE, at, batch_msg, count, dead, event, only_ack, stored_seqs
+from .helpers import (
+    DEVICE,
+    STORE,
+    acks,
+    at,
+    batch_msg,
+    count,
+    dead,
+    event,
+    only_ack,
+    stored_seqs,
+)
 from .test_ingest import assert_accounted
 
 TOPIC = topics.events(STORE, DEVICE)
@@ -250,9 +261,13 @@ def test_every_message_of_a_mixed_group_is_accounted_for(engine, ingestor):
         Incoming(topics.heartbeat(STORE, DEVICE), b'{"at": "2026-11-23T10:00:00Z"}', at(0)),
         Incoming(topics.status(STORE, DEVICE), b"", at(0)),
         Incoming(topics.up(STORE, DEVICE, "cmd_result"), b"{}", at(0)),
+        batch_msg([event(7), {"no": "seq"}], "hdr", surprise=1),  # envelope wrong
     ]
-    ingestor.process(messages)
+    out = ingestor.process(messages)
     c = counters(engine)
     assert c["messages"] == len(messages)
-    assert (c["batches"], c["signals"], c["messages_dead_lettered"]) == (3, 2, 3)
-    assert (c["events_received"], c["events_stored"], c["duplicates_ignored"]) == (6, 3, 2)
+    assert (c["batches"], c["signals"], c["messages_dead_lettered"]) == (4, 2, 3)
+    assert (c["events_received"], c["events_stored"], c["duplicates_ignored"]) == (8, 3, 2)
+    hdr = next(a for _, a in acks(out) if a.batch_id == "hdr")
+    assert reasons(hdr) == {7: "invalid_batch"}  # the event without a seq: a dead letter only
+    assert [r["reason"] for r in dead(engine) if r["batch_id"] == "hdr"] == ["invalid_batch"] * 2
