@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -268,3 +269,13 @@ def _deep_heartbeat(when: datetime, depth: int) -> Incoming:
         b"]" * depth,
     )
     return Incoming(topics.heartbeat(STORE, DEVICE), payload, when)
+
+
+def test_a_device_never_lists_as_megabytes(engine: Engine, ingestor: Ingestor) -> None:
+    """What ingest stores is bounded; a row stored before it was is shown as a note."""
+    ingestor.process([status_msg(BIRTH, at(0)), heartbeat_msg(at(1), version="v" * 64)])
+    with engine.begin() as conn:  # as an older central could have stored it
+        conn.execute(devices.update().values(db_recovered={"problem": "x" * 2_000_000}))
+        (d,) = list_devices(conn, now=at(2))
+    assert "left_out" in d["db_recovered"]
+    assert len(json.dumps(d, default=str)) < 4096
