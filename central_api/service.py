@@ -301,10 +301,10 @@ class IngestService:
     def _one_by_one(self, group: list[_Received]) -> list[_Received]:
         """Isolate a message that cannot be processed so it does not hold back the rest.
 
-        A message that fails on its own gets its PUBACK (so it cannot fill the broker's
-        in-flight window) but no ack to the device: the device keeps those events in
-        its outbox, resends them, and they show at central as queue depth and oldest
-        unsent age. Nothing is dropped.
+        A message that fails on its own is kept as an ``ingest_error`` dead letter and
+        gets its PUBACK (so it cannot fill the broker's in-flight window) but no ack to
+        the device: the device keeps those events in its outbox, resends them, and they
+        show at central as queue depth and oldest unsent age. Nothing is dropped.
         """
         for i, item in enumerate(group):
             try:
@@ -313,10 +313,19 @@ class IngestService:
                 if is_retryable(err):
                     return group[i:]  # the database, not the message: retry later
                 log.exception(
-                    "could not ingest a message on %s; the device will resend it",
+                    "could not ingest a message on %s; kept as a dead letter, the device "
+                    "will resend it",
                     item.incoming.topic,
                 )
+                try:
+                    self.ingestor.dead_letter_failed(item.incoming, err)
+                except Exception as again:
+                    if is_retryable(again):
+                        return group[i:]
+                    log.exception("could not keep the failed message as a dead letter")
                 self.link.ack(item.mid, item.qos)
+                with self._count_lock:
+                    self.processed_messages += 1
         return []
 
     def _commit_and_ack(self, group: list[_Received], prepared: Prepared) -> None:

@@ -33,6 +33,7 @@ from .config import DeviceConfig
 from .nudge import NudgeListener
 from .outbox import Outbox
 from .protocol import Ack, Heartbeat, Status, dumps, topics, utcnow
+from .protocol.envelope import MAX_HEARTBEAT_S
 from .protocol.link import LinkOptions, MqttLink, NotConnected, Publication
 from .version import VERSION
 
@@ -305,6 +306,8 @@ class SyncDaemon:
             clock_synced=clock.clock_synced(self.cfg.clock.source),
             inflight_batches=len(self._round.inflight),
             uptime_s=round(time.monotonic() - self.started, 1),
+            # central calls the device silent after three of these without a word
+            heartbeat_s=min(self.cfg.sync.heartbeat_s, MAX_HEARTBEAT_S),
         )
 
     def _publish_heartbeat(self) -> None:

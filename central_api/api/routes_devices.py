@@ -25,8 +25,8 @@ class Device(BaseModel):
     device_id: str
     store_id: str
     health: Health = Field(
-        description="online | silent (says online, but nothing received for 3 heartbeat "
-        "intervals) | offline | unknown (no status received yet)"
+        description="online | silent (says online, but nothing received for 3 of its "
+        "heartbeat intervals) | offline | unknown (no status received yet)"
     )
     why: str = Field(description="a one-line explanation of the health, for IT")
     state: Literal["online", "offline", "unknown"] = Field(
@@ -53,8 +53,12 @@ class Device(BaseModel):
     clock_synced: bool | None
     inflight_batches: int | None
     uptime_s: float | None
+    heartbeat_s: float | None = Field(
+        description="the heartbeat interval the device reports; silence is judged by it "
+        "(60 s for a device that has not reported one)"
+    )
     db_recovered: dict[str, Any] | None = Field(
-        description="set when the device salvaged a corrupt outbox file"
+        description="set when the device salvaged a corrupt outbox file (at most 4 KiB)"
     )
 
 

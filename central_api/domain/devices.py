@@ -15,57 +15,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, select, update
 
-from central_api.store.sql import BIGINT_MAX, BIGINT_MIN, clean_text, insert_for
+from central_api.store.sql import clean_text, insert_for
 from central_api.store.tables import devices
-from edge_sync.protocol import DeadLetterReason, Heartbeat, Status
-from edge_sync.protocol.schemas import describe_validation_error
+from edge_sync.protocol import Heartbeat, Status
+from edge_sync.protocol.envelope import MAX_DB_RECOVERED_BYTES
 
+#: for a device that has not reported its own ``heartbeat_s``
 DEFAULT_HEARTBEAT_INTERVAL_S = 60.0
 #: a device is "silent" after this many missed heartbeat intervals
 SILENT_AFTER_INTERVALS = 3
 _TEXT_LIMIT = 200
-
-
-class BadPayload(Exception):
-    def __init__(self, reason: DeadLetterReason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-
-
-def _parse(payload: bytes, model: type[BaseModel]) -> Any:
-    try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BadPayload(DeadLetterReason.MALFORMED_JSON, str(err)) from None
-    try:
-        obj = model.model_validate(doc)
-    except ValidationError as err:
-        raise BadPayload(
-            DeadLetterReason.SCHEMA_VIOLATION, describe_validation_error(err)
-        ) from None
-    # Values the database cannot store would fail the whole group commit.
-    for name, value in obj:
-        if isinstance(value, int) and not BIGINT_MIN <= value <= BIGINT_MAX:
-            raise BadPayload(DeadLetterReason.SCHEMA_VIOLATION, f"{name}: out of 64-bit range")
-    return obj
-
-
-def parse_status(payload: bytes) -> Status:
-    status: Status = _parse(payload, Status)
-    if status.db_recovered is not None:
-        try:
-            json.dumps(status.db_recovered, allow_nan=False)
-        except ValueError:
-            raise BadPayload(DeadLetterReason.SCHEMA_VIOLATION, "db_recovered: NaN") from None
-    return status
-
-
-def parse_heartbeat(payload: bytes) -> Heartbeat:
-    return _parse(payload, Heartbeat)
 
 
 @dataclass(slots=True)
@@ -191,6 +152,8 @@ def _fold_heartbeat(row: dict[str, Any], at: datetime, hb: Heartbeat) -> None:
         row["config_version"] = hb.config_version
     if hb.boot_id is not None:
         row["boot_id"] = _text(hb.boot_id)
+    if hb.heartbeat_s is not None:
+        row["heartbeat_s"] = hb.heartbeat_s
     # Only a device that is connected sends heartbeats; but not one older than the
     # latest status (a heartbeat still in flight when the last will was published).
     if row["state"] != "online" and (row["last_status_at"] is None or at > row["last_status_at"]):
@@ -226,15 +189,16 @@ def list_devices(
     (online | silent | offline | unknown) and ``why`` — a one-line explanation for IT.
 
     ``silent``: the device says it is online, but nothing (heartbeat or message) has
-    arrived for more than ``SILENT_AFTER_INTERVALS`` heartbeat intervals: a frozen
-    daemon, or a half-open connection the broker has not noticed yet.
+    arrived for more than ``SILENT_AFTER_INTERVALS`` of its heartbeat intervals (the
+    ``heartbeat_s`` it reports; ``heartbeat_interval_s`` for one that has reported none):
+    a frozen daemon, or a half-open connection the broker has not noticed yet.
     """
-    limit = SILENT_AFTER_INTERVALS * heartbeat_interval_s
     out = []
     for row in conn.execute(
         select(devices).order_by(devices.c.store_id, devices.c.device_id)
     ).mappings():
         d = dict(row)
+        limit = SILENT_AFTER_INTERVALS * (d["heartbeat_s"] or heartbeat_interval_s)
         contact = [
             t for t in (d["last_seen_at"], d["last_heartbeat_at"], d["state_changed_at"]) if t
         ]
@@ -246,8 +210,19 @@ def list_devices(
         d["silent_for_s"] = round(quiet_s, 1) if silent and quiet_s is not None else None
         d["health"] = "silent" if silent else d["state"]
         d["why"] = _why(d, quiet_s, limit)
+        d["db_recovered"] = _bounded(d["db_recovered"])
         out.append(d)
     return out
+
+
+def _bounded(recovered: Any) -> Any:
+    """Ingest bounds ``db_recovered``; a row written before it did is shown as a note."""
+    if recovered is None:
+        return None
+    size = len(json.dumps(recovered, default=str).encode())
+    if size <= MAX_DB_RECOVERED_BYTES:
+        return recovered
+    return {"left_out": f"{size} bytes, over the {MAX_DB_RECOVERED_BYTES}-byte limit"}
 
 
 def _why(d: dict[str, Any], quiet_s: float | None, limit: float) -> str:

@@ -7,6 +7,8 @@ group commit and turn one bad message into a poison one.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +16,7 @@ from sqlalchemy import Connection
 
 from edge_sync.protocol import DeadLetterReason
 
-from .sql import clean_text
+from .sql import BIGINT_MAX, BIGINT_MIN, clean_text
 from .tables import dead_letters
 
 #: a dead letter keeps at most this much of the raw event or message
@@ -24,6 +26,16 @@ PAYLOAD_LIMIT = 64 * 1024
 def raw_text(payload: bytes) -> str:
     """A received message as text for the ``payload`` column (undecodable bytes replaced)."""
     return payload[:PAYLOAD_LIMIT].decode("utf-8", "replace")
+
+
+def json_text(value: Any, default: Callable[[Any], Any] | None = None) -> str:
+    """A received value (an event) as JSON text for the ``payload`` column. What the
+    wire parser gives is always serialisable; anything else is kept as a short note
+    rather than failing the dead letter and with it the whole group commit."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=default)
+    except (TypeError, ValueError, RecursionError) as err:
+        return f"(not serialisable: {type(err).__name__})"
 
 
 def dead_letter_row(
@@ -45,7 +57,8 @@ def dead_letter_row(
         "device_id": device_id,
         "store_id": store_id,
         "batch_id": clean_text(batch_id, 256) if batch_id is not None else None,
-        "seq": seq if seq else None,  # 0: the event had no usable seq
+        # 0: the event had no usable seq (and none beyond 64 bits reaches here)
+        "seq": seq if seq and BIGINT_MIN <= seq <= BIGINT_MAX else None,
         "event_id": clean_text(event_id, 64) if isinstance(event_id, str) else None,
         "reason": reason.value,
         "detail": clean_text(detail, 4096),

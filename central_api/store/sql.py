@@ -85,10 +85,15 @@ def add_counts(
 
 
 def clean_text(value: str, limit: int) -> str:
-    """Text as PostgreSQL can store it (no NUL) and at most ``limit`` UTF-8 bytes."""
+    """Text as any database can store it (no NUL for PostgreSQL, no lone surrogate for
+    the UTF-8 encoders) and at most ``limit`` UTF-8 bytes."""
     if "\x00" in value:
         value = value.replace("\x00", "\ufffd")
-    raw = value.encode("utf-8", "replace")
+    try:
+        raw = value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
+        raw = value.encode("utf-8")
     if len(raw) <= limit:
         return value
     return raw[:limit].decode("utf-8", "ignore")

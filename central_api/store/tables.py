@@ -183,12 +183,25 @@ devices = Table(
     Column("last_status_at", UTCDateTime),
     # what the device reported after salvaging a corrupt outbox file
     Column("db_recovered", JSON),
+    # the interval the device says it sends heartbeats at (NULL: it has not said)
+    Column("heartbeat_s", Float),
     PrimaryKeyConstraint("device_id"),
     CheckConstraint("state IN ('online', 'offline', 'unknown')", name="state"),
 )
 
-#: names kept in ``ingest_counters``
-COUNTER_NAMES = ("events_stored", "duplicates_ignored", "dead_letters", "messages")
+#: names kept in ``ingest_counters`` (how they add up: ``central_api/ingest/group.py``)
+COUNTER_NAMES = (
+    "events_stored",
+    "duplicates_ignored",
+    "dead_letters",
+    "messages",
+    "messages_dead_lettered",
+    "batches",
+    "signals",
+    "events_received",
+    "events_rejected",
+    "rejections_folded",
+)
 
 #: roles an API key can hold; ``admin`` may call every route
 API_KEY_ROLES = ("admin", "marketer", "integration")

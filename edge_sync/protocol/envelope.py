@@ -24,6 +24,15 @@ MAX_BATCH_EVENTS = 1000
 MAX_BATCH_BYTES = 512 * 1024
 #: bound for one event's serialised JSON
 MAX_EVENT_BYTES = 16 * 1024
+#: an event nests at most this many levels (the event object is level 1, its data 2)
+MAX_EVENT_DEPTH = 32
+#: bounds for one status or heartbeat message, and for a status's ``db_recovered``
+MAX_SIGNAL_BYTES = 16 * 1024
+MAX_SIGNAL_DEPTH = 8
+MAX_DB_RECOVERED_BYTES = 4096
+MAX_DB_RECOVERED_DEPTH = 3
+#: the longest heartbeat interval a device may report (a day)
+MAX_HEARTBEAT_S = 86_400.0
 
 UuidText = Annotated[
     str,
@@ -76,6 +85,8 @@ class Batch(BaseModel):
 
 
 class DeadLetterReason(StrEnum):
+    """Why central could not use something it received (see docs/events.md)."""
+
     MALFORMED_JSON = "malformed_json"
     INVALID_BATCH = "invalid_batch"
     UNKNOWN_TYPE = "unknown_type"
@@ -83,6 +94,18 @@ class DeadLetterReason(StrEnum):
     OVERSIZE = "oversize"
     DEVICE_TOPIC_MISMATCH = "device_topic_mismatch"
     SEQ_CONFLICT = "seq_conflict"
+    #: JSON nested deeper than its limit
+    TOO_DEEP = "too_deep"
+    #: a number no 64-bit column can hold, one too long to read, or not finite
+    OUT_OF_RANGE = "out_of_range"
+    #: a lone surrogate or bytes that are not UTF-8, in any string or key
+    BAD_UNICODE = "bad_unicode"
+    #: one dead letter standing for a message's rejections past the per-message cap
+    TRUNCATED = "truncated"
+    #: a message central does not expect on that topic (a cmd_result for no command)
+    UNEXPECTED = "unexpected"
+    #: central failed on the message itself (a bug); kept so that nothing vanishes
+    INGEST_ERROR = "ingest_error"
 
 
 class Rejection(BaseModel):
@@ -119,17 +142,26 @@ def seq_ranges(seqs: list[int] | set[int]) -> list[tuple[int, int]]:
     return out
 
 
+# Status and heartbeat fields are bounded so that what central stores and shows for one
+# device stays small: texts by length, counts by what a 64-bit column holds, times finite.
+Text64 = Annotated[str, StringConstraints(max_length=64)]
+Text200 = Annotated[str, StringConstraints(max_length=200)]
+Count = Annotated[int, Field(ge=0, le=SEQ_MAX)]
+Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
 class Status(BaseModel):
     """Retained device status: birth on connect, last will on an unclean loss."""
 
     model_config = ConfigDict(extra="ignore")
 
     state: Literal["online", "offline"]
-    reason: str | None = None
-    version: str | None = None
-    config_version: int | None = None
-    boot_id: str | None = None
+    reason: Text200 | None = None
+    version: Text64 | None = None
+    config_version: Count | None = None
+    boot_id: Text64 | None = None
     at: AwareDatetime | None = None
+    #: what the device did with a corrupt outbox file (``MAX_DB_RECOVERED_*`` bound it)
     db_recovered: dict[str, Any] | None = None
 
 
@@ -137,18 +169,22 @@ class Heartbeat(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     at: AwareDatetime
-    boot_id: str | None = None
-    version: str | None = None
-    config_version: int | None = None
-    queue_depth: int = 0
-    queue_bytes: int = 0
-    oldest_unsent_age_s: float | None = None
-    evicted_total: int = 0
-    dead_letters: int = 0
-    disk_free_bytes: int | None = None
+    boot_id: Text64 | None = None
+    version: Text64 | None = None
+    config_version: Count | None = None
+    queue_depth: Count = 0
+    queue_bytes: Count = 0
+    oldest_unsent_age_s: Seconds | None = None
+    evicted_total: Count = 0
+    dead_letters: Count = 0
+    disk_free_bytes: Count | None = None
     clock_synced: bool | None = None
-    inflight_batches: int = 0
-    uptime_s: float | None = None
+    inflight_batches: Count = 0
+    uptime_s: Seconds | None = None
+    #: the device's heartbeat interval: central calls it silent after 3 missed ones
+    heartbeat_s: Annotated[float, Field(gt=0, le=MAX_HEARTBEAT_S, allow_inf_nan=False)] | None = (
+        None
+    )
 
 
 def dumps(obj: Any) -> bytes:

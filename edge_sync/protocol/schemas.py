@@ -2,6 +2,8 @@
 
 Field meanings are documented in ``docs/events.md``. Models forbid unknown keys so
 that a typo on a kiosk is caught where it happens, not weeks later in a report.
+Integers stay within 64 bits (``le=SEQ_MAX``), so whatever central derives from them
+fits its columns.
 Nothing here carries personal data: profiles are referred to by id, QR tokens by
 a hash prefix.
 """
@@ -14,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from .ids import IDENT_PATTERN
+from .ids import IDENT_PATTERN, SEQ_MAX
 
 
 class Priority(StrEnum):
@@ -44,21 +46,21 @@ class SessionStarted(_Data):
 
 class SessionEnded(_Data):
     reason: Literal["timeout", "done", "staff", "shutdown"]
-    duration_ms: int = Field(ge=0)
-    screens: int = Field(ge=0, default=0)
+    duration_ms: int = Field(ge=0, le=SEQ_MAX)
+    screens: int = Field(ge=0, le=SEQ_MAX, default=0)
 
 
 class ProductSearched(_Data):
     query: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    results: int = Field(ge=0)
-    in_stock_results: int = Field(ge=0)
+    results: int = Field(ge=0, le=SEQ_MAX)
+    in_stock_results: int = Field(ge=0, le=SEQ_MAX)
 
 
 class ProductViewed(_Data):
     sku: RefId
     source: Literal["search", "browse", "scan", "campaign"]
     in_stock: bool
-    stock_qty: int | None = Field(default=None, ge=0)
+    stock_qty: int | None = Field(default=None, ge=0, le=SEQ_MAX)
 
 
 class QrScanned(_Data):
@@ -92,7 +94,7 @@ class CampaignScanned(_Data):
 class PickupConfirmed(_Data):
     order_id: RefId
     staff_id: Ident
-    items: int = Field(ge=1)
+    items: int = Field(ge=1, le=SEQ_MAX)
     method: Literal["qr", "lookup"]
     token_hash: TokenHash | None = None
 

@@ -5,6 +5,11 @@ The result says, for every event that could be identified by its ``seq``, either
 device can let go of it. A payload that cannot be read at all is a whole-message
 dead letter: nothing in it can be acked, and the device will resend what it meant.
 
+Limits come before the work they protect: the message's size, then a parse bounded in
+depth (``wirejson``), then the number of events, then each event's nesting, integer
+ranges and Unicode. A flaw the parser notes inside one event (nested too deep, a lone
+surrogate, a number too long to read) rejects that event alone.
+
 Speed: the rules are those of ``check_event``, applied to one event at a time. Central
 does not run them that way for the common all-valid batch: it validates every event
 in one pydantic-core call and every type's data in one call per type, and sends only
@@ -13,24 +18,27 @@ what does not pass to ``check_event``, so that rejections read exactly as before
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from pydantic_core import PydanticSerializationError, SchemaValidator, core_schema, to_json
+from pydantic import Field, ValidationError
+from pydantic_core import PydanticSerializationError, to_json
 
+from . import wirejson
+from .data_adapters import adapters_for as _adapters_for
 from .envelope import (
     MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS,
     MAX_EVENT_BYTES,
+    MAX_EVENT_DEPTH,
     Batch,
     DeadLetterReason,
     Event,
     Rejection,
 )
+from .ids import SEQ_MAX
 from .schemas import (
     REGISTRY,
     Registry,
@@ -39,6 +47,10 @@ from .schemas import (
     describe_validation_error,
 )
 from .topics import UpTopic
+
+#: a batch nests its events two levels down (batch object, events list)
+MAX_BATCH_DEPTH = 2 + MAX_EVENT_DEPTH
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(slots=True)
@@ -58,30 +70,66 @@ class BatchCheck:
     batch_id: str | None = None
     valid: list[ValidEvent] = field(default_factory=list)
     rejected: list[RejectedEvent] = field(default_factory=list)
+    #: copies of an event (same seq, same id) after the first in this batch
+    duplicates: int = 0
+    #: events with the seq of an earlier valid event in this batch but another id: not
+    #: answered by seq (that seq is answered for the first one), only dead-lettered
+    conflicts: list[RejectedEvent] = field(default_factory=list)
     #: the whole message is unusable (no event in it can be identified)
     fatal: DeadLetterReason | None = None
     fatal_detail: str = ""
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _seq_of(raw: Any) -> int | None:
     if isinstance(raw, dict):
         seq = raw.get("seq")
-        if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 1:
+        if _is_int(seq) and 1 <= seq <= SEQ_MAX:
             return seq
+    return None
+
+
+def _out_of_range(raw: Any) -> str | None:
+    """The first envelope integer that no 64-bit column could hold, described."""
+    if not isinstance(raw, dict):
+        return None
+    for name in ("seq", "mono_ns", "v"):
+        value = raw.get(name)
+        if _is_int(value) and not _INT64_MIN <= value <= _INT64_MAX:
+            return f"{name}: {value} does not fit in 64 bits"
     return None
 
 
 def check_event(
     raw: Any, topic: UpTopic, registry: Registry = REGISTRY
 ) -> ValidEvent | Rejection | None:
-    """One event → ValidEvent, or a Rejection; None if it has no usable seq."""
+    """One event → ValidEvent, or a Rejection; None if it has no usable seq. A Rejection
+    with seq 0 is an event that cannot be answered by seq (its seq is out of range)."""
     seq = _seq_of(raw)
+    huge = _out_of_range(raw)
+    if huge is not None:
+        return Rejection(seq=seq or 0, reason=DeadLetterReason.OUT_OF_RANGE, detail=huge)
     if seq is None:
         return None
+    if wirejson.depth_over(raw, MAX_EVENT_DEPTH):
+        return Rejection(
+            seq=seq,
+            reason=DeadLetterReason.TOO_DEEP,
+            detail=f"event nests deeper than {MAX_EVENT_DEPTH} levels",
+        )
     try:
         size = len(to_json(raw))  # compact, like the device sends it; Rust-fast
     except PydanticSerializationError as err:
-        return Rejection(seq=seq, reason=DeadLetterReason.SCHEMA_VIOLATION, detail=str(err))
+        # A lone surrogate, from a parser that lets them through (json.loads does).
+        reason = (
+            DeadLetterReason.BAD_UNICODE
+            if "surrogates not allowed" in str(err)
+            else DeadLetterReason.SCHEMA_VIOLATION
+        )
+        return Rejection(seq=seq, reason=reason, detail=str(err))
     if size > MAX_EVENT_BYTES:
         return Rejection(
             seq=seq,
@@ -110,16 +158,18 @@ def check_event(
 
 
 def _reject_all(out: BatchCheck, events: Any, reason: DeadLetterReason, detail: str) -> BatchCheck:
-    """Answer every event that has a seq with one reason; with none, the whole message."""
+    """Answer every event that has a seq with one reason (and keep those without one as
+    dead letters too); with no seq at all, the whole message is the dead letter."""
     out.fatal, out.fatal_detail = None, ""
-    for raw in events if isinstance(events, list) else []:
-        seq = _seq_of(raw)
-        if seq is not None:
-            out.rejected.append(
-                RejectedEvent(Rejection(seq=seq, reason=reason, detail=detail), raw)
-            )
-    if not out.rejected:
+    raws = events if isinstance(events, list) else []
+    seqs = [_seq_of(raw) for raw in raws]
+    if not any(seqs):
         out.fatal, out.fatal_detail = reason, detail
+        return out
+    out.rejected = [
+        RejectedEvent(Rejection(seq=seq or 0, reason=reason, detail=detail), raw)
+        for raw, seq in zip(raws, seqs, strict=True)
+    ]
     return out
 
 
@@ -139,14 +189,28 @@ def _check_batch(payload: bytes, topic: UpTopic, registry: Registry, *, fast: bo
         out.fatal_detail = f"message is {len(payload)} bytes, limit {MAX_BATCH_BYTES}"
         return out
     try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        parsed = wirejson.loads(payload, MAX_BATCH_DEPTH)
+    except wirejson.Malformed as err:
         out.fatal = DeadLetterReason.MALFORMED_JSON
         out.fatal_detail = str(err)
         return out
+    doc = parsed.doc
+    events = doc.get("events") if isinstance(doc, dict) else None
     if isinstance(doc, dict) and isinstance(doc.get("batch_id"), str):
         out.batch_id = doc["batch_id"][:64]
-    if fast:
+    if isinstance(events, list) and len(events) > MAX_BATCH_EVENTS:
+        # More than any device sends: not answered event by event, so that one message
+        # cannot turn into tens of thousands of rejections.
+        out.fatal = DeadLetterReason.OVERSIZE
+        out.fatal_detail = f"message has {len(events)} events, limit {MAX_BATCH_EVENTS}"
+        return out
+    flawed: dict[int, wirejson.Flaw] = {}
+    for flaw in parsed.flaws:
+        if len(flaw.path) >= 2 and flaw.path[0] == "events" and isinstance(flaw.path[1], int):
+            flawed.setdefault(flaw.path[1], flaw)
+        else:  # in the batch's own fields: nothing in it can be trusted
+            return _reject_all(out, events, flaw.reason, flaw.detail)
+    if fast and not flawed:
         checked = _check_events_fast(out, doc, len(payload), topic, registry)
         if checked is not None:
             return checked
@@ -156,18 +220,25 @@ def _check_batch(payload: bytes, topic: UpTopic, registry: Registry, *, fast: bo
         out.fatal = DeadLetterReason.INVALID_BATCH
         out.fatal_detail = describe_validation_error(err)
         # Salvage: events that carry a seq can still be answered one by one.
-        events = doc.get("events") if isinstance(doc, dict) else None
         return _reject_all(out, events, DeadLetterReason.INVALID_BATCH, out.fatal_detail)
     if batch.device_id != topic.device_id or batch.store_id != topic.store_id:
         detail = f"batch says {batch.store_id}/{batch.device_id}, topic says {topic.store_id}/{topic.device_id}"
         return _reject_all(out, batch.events, DeadLetterReason.DEVICE_TOPIC_MISMATCH, detail)
-    return _collect(out, batch.events, [check_event(raw, topic, registry) for raw in batch.events])
+    results = [
+        _flawed(raw, flawed[i]) if i in flawed else check_event(raw, topic, registry)
+        for i, raw in enumerate(batch.events)
+    ]
+    return _collect(out, batch.events, results)
+
+
+def _flawed(raw: Any, flaw: wirejson.Flaw) -> Rejection:
+    return Rejection(seq=_seq_of(raw) or 0, reason=flaw.reason, detail=flaw.detail)
 
 
 def _collect(
     out: BatchCheck, raws: list[Any], results: list[ValidEvent | Rejection | None]
 ) -> BatchCheck:
-    seen: set[int] = set()
+    seen: dict[int, str] = {}
     for raw, result in zip(raws, results, strict=True):
         if result is None:
             # No seq: nothing to ack it by. Kept as a dead letter of the whole message.
@@ -185,10 +256,17 @@ def _collect(
         if isinstance(result, Rejection):
             out.rejected.append(RejectedEvent(result, raw))
             continue
-        if result.event.seq in seen:
-            continue  # the same event twice in one batch: one copy is enough
-        seen.add(result.event.seq)
-        out.valid.append(result)
+        seq, event_id = result.event.seq, result.event.id
+        first = seen.get(seq)
+        if first is None:
+            seen[seq] = event_id
+            out.valid.append(result)
+        elif first == event_id:
+            out.duplicates += 1  # the same event twice in one batch: one copy is enough
+        else:
+            detail = f"seq {seq} appears twice in this batch, with ids {first} and {event_id}"
+            rejection = Rejection(seq=seq, reason=DeadLetterReason.SEQ_CONFLICT, detail=detail)
+            out.conflicts.append(RejectedEvent(rejection, raw))
     return out
 
 
@@ -207,90 +285,6 @@ class _Events(Batch):
     events through: see the caller."""
 
     events: list[_EventOrRaw] = Field(max_length=MAX_BATCH_EVENTS)  # type: ignore[assignment]
-
-
-class _DataAdapters:
-    """For a data model: a list validator (each data a model, or left as it came), a list
-    serialiser (each model as ``model_dump`` dumps it) and, for a plain model, a list
-    validator straight to those dicts."""
-
-    __slots__ = ("dicts", "dump", "models")
-
-    def __init__(self, model: type[BaseModel]) -> None:
-        each = Annotated[model | Any, Field(union_mode="left_to_right")]
-        self.models = TypeAdapter(list[each])  # type: ignore[valid-type]
-        self.dump = TypeAdapter(list[model])  # type: ignore[valid-type]
-        self.dicts = _dicts_validator(model)
-
-
-_data_adapters: dict[type[BaseModel], _DataAdapters | None] = {}
-
-
-def _adapters_for(model: type[BaseModel]) -> _DataAdapters | None:
-    """None for a model that overrides ``model_validate`` or ``model_dump``: adapters would
-    not call the override, so such a type's events take the exact path."""
-    try:
-        return _data_adapters[model]
-    except KeyError:
-        pass
-    plain = (
-        model.model_validate.__func__ is BaseModel.model_validate.__func__  # type: ignore[attr-defined]
-        and model.model_dump is BaseModel.model_dump
-    )
-    adapters = _data_adapters[model] = _DataAdapters(model) if plain else None
-    return adapters
-
-
-#: field types whose python-mode serialiser hands back the validated value as it is
-_AS_IS = frozenset({"str", "int", "float", "bool", "literal"})
-_MODEL_KEYS = frozenset(
-    {"type", "cls", "config", "custom_init", "metadata", "ref", "root_model", "schema"}
-)
-_MODEL_FIELDS_KEYS = frozenset({"type", "fields", "model_name", "computed_fields"})
-
-
-def _dicts_validator(model: type[BaseModel]) -> SchemaValidator | None:
-    """A list validator giving, for each data, the dict ``model_dump`` would give: the
-    model's own field schemas in a typed dict, so no model is made and none dumped.
-
-    Only for a model with nothing between validation and that dict: fields of scalar
-    types (or None, or with a default), no validators, serialisers, aliases, computed or
-    extra fields. For anything else None: the models are made and dumped.
-    """
-    schema: Any = model.__pydantic_core_schema__
-    fields_schema = schema.get("schema", {})
-    config = schema.get("config", {})
-    if (
-        schema.get("type") != "model"
-        or set(schema) - _MODEL_KEYS  # anything new in pydantic: not known to be plain
-        or schema.get("root_model")
-        or schema.get("custom_init")
-        or schema.get("post_init")
-        or fields_schema.get("type") != "model-fields"
-        or set(fields_schema) - _MODEL_FIELDS_KEYS
-        or fields_schema.get("computed_fields")
-        or config.get("extra_fields_behavior") != "forbid"
-    ):
-        return None
-    fields = {}
-    for name, spec in fields_schema["fields"].items():
-        if set(spec) - {"type", "schema", "metadata"} or not _as_is(spec["schema"]):
-            return None
-        required = spec["schema"]["type"] != "default"  # else missing → its default
-        fields[name] = core_schema.typed_dict_field(spec["schema"], required=required)
-    typed = core_schema.typed_dict_schema(fields, extra_behavior="forbid")
-    return SchemaValidator(core_schema.list_schema(typed), config)  # type: ignore[arg-type]
-
-
-def _as_is(schema: Any) -> bool:
-    if "serialization" in schema or "ref" in schema:
-        return False
-    if schema["type"] == "default":
-        plain = "default" in schema and schema.get("on_error", "raise") == "raise"
-        return plain and _as_is(schema["schema"])
-    if schema["type"] == "nullable":
-        return _as_is(schema["schema"])
-    return schema["type"] in _AS_IS
 
 
 def _check_events_fast(
@@ -340,10 +334,15 @@ def _check_events_fast(
             except ValidationError:
                 pass  # which ones: the models say
         models = adapters.models.validate_python(data)
-        if set(map(type, models)) != {model}:
-            # invalid data stays as it came; so would anything a validator made of it
-            idx = [i for i, m in zip(idx, models, strict=True) if type(m) is model]
-            models = [m for m in models if type(m) is model]
+        # invalid data stays as it came; so would anything a validator made of it. (Data
+        # through the dicts validator is flat; a model's fields may nest, so: the depth.)
+        ok = [
+            type(m) is model and not wirejson.depth_over(d, MAX_EVENT_DEPTH - 1)
+            for m, d in zip(models, data, strict=True)
+        ]
+        if not all(ok):
+            idx = [i for i, good in zip(idx, ok, strict=True) if good]
+            models = [m for m, good in zip(models, ok, strict=True) if good]
         normalised.update(zip(idx, adapters.dump.dump_python(models), strict=True))
     if len(normalised) == n and len(set(map(_SEQ, tried))) == n:
         # all valid, no seq twice: what _collect would make of it, without the walk

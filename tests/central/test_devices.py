@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 from sqlalchemy import Engine
 
 from central_api.domain.devices import list_devices
-from central_api.ingest import Ingestor
+from central_api.ingest import Incoming, Ingestor
 from central_api.store.tables import devices
+from edge_sync.protocol import topics
 
 from .helpers import (
     DEVICE,
+    STORE,
     at,
     batch_msg,
     count,
@@ -131,7 +136,7 @@ def test_empty_and_broken_status_payloads(engine: Engine, ingestor: Ingestor) ->
     assert [r["reason"] for r in dead(engine)] == [
         "malformed_json",
         "schema_violation",
-        "schema_violation",
+        "out_of_range",
         "schema_violation",
     ]
     row = device_row(engine)
@@ -183,3 +188,94 @@ def test_list_devices_says_who_is_silent_or_offline_and_why(
         }
     assert relaxed["s1-k2"]["silent"] is False
     assert DEVICE in got
+
+
+def test_silence_follows_each_devices_own_heartbeat_interval(
+    engine: Engine, ingestor: Ingestor
+) -> None:
+    ingestor.process(
+        [
+            status_msg(BIRTH, at(0), device="s1-k1"),
+            heartbeat_msg(at(100), device="s1-k1", heartbeat_s=5),  # silent after 15 s
+            status_msg(BIRTH, at(0), device="s1-k2"),
+            heartbeat_msg(at(10), device="s1-k2", heartbeat_s=120),  # silent after 360 s
+            status_msg(BIRTH, at(0), device="s1-k3"),
+            heartbeat_msg(at(100), device="s1-k3"),  # never said: 3 × 60 s
+            status_msg(BIRTH, at(0), device="s1-k4"),
+            heartbeat_msg(at(10), device="s1-k4"),
+        ]
+    )
+    with engine.connect() as conn:
+        got = {d["device_id"]: d for d in list_devices(conn, now=at(200))}
+    assert {k: (d["health"], d["heartbeat_s"]) for k, d in got.items()} == {
+        "s1-k1": ("silent", 5.0),
+        "s1-k2": ("online", 120.0),
+        "s1-k3": ("online", None),
+        "s1-k4": ("silent", None),
+    }
+    assert "(limit 15 s)" in got["s1-k1"]["why"]
+    assert "(limit 180 s)" in got["s1-k4"]["why"]
+    # A heartbeat that does not carry the interval leaves the reported one in place.
+    ingestor.process([heartbeat_msg(at(300), device="s1-k1")])
+    assert device_row(engine, "s1-k1")["heartbeat_s"] == 5.0
+    ingestor.process([heartbeat_msg(at(301), device="s1-k1", heartbeat_s=30)])
+    assert device_row(engine, "s1-k1")["heartbeat_s"] == 30.0
+
+
+def test_heartbeat_and_status_fields_are_bounded(engine: Engine, ingestor: Ingestor) -> None:
+    """Each field range-checked and size-capped; a bad one dead-letters the message."""
+    bad = [
+        (heartbeat_msg(at(1), heartbeat_s=0), "schema_violation"),
+        (heartbeat_msg(at(2), heartbeat_s=10**9), "schema_violation"),
+        (heartbeat_msg(at(3), queue_bytes=-1), "schema_violation"),
+        (heartbeat_msg(at(4), uptime_s=1e400), "out_of_range"),  # JSON's 1e400 is inf
+        (heartbeat_msg(at(5), disk_free_bytes=2**63), "out_of_range"),
+        (heartbeat_msg(at(6), version="v" * 65), "schema_violation"),
+        (heartbeat_msg(at(7), boot_id="\ud800"), "bad_unicode"),
+        (heartbeat_msg(at(8), pad="x" * 20_000), "oversize"),
+        (heartbeat_msg(at(9), extra=_nested(50)), "too_deep"),
+        (_deep_heartbeat(at(10), 5_000), "too_deep"),  # 10 KB: under the size limit
+        (status_msg(dict(BIRTH, reason="r" * 201), at(11)), "schema_violation"),
+        (status_msg(dict(BIRTH, config_version=2**64), at(12)), "out_of_range"),
+        (status_msg(dict(BIRTH, db_recovered={"problem": "p" * 5000}), at(13)), "oversize"),
+        (status_msg(dict(BIRTH, db_recovered={"a": {"b": {"c": {}}}}), at(14)), "too_deep"),
+        (status_msg(dict(BIRTH, db_recovered={"x": float("nan")}), at(15)), "out_of_range"),
+    ]
+    ingestor.process([m for m, _ in bad])
+    assert [r["reason"] for r in dead(engine)] == [reason for _, reason in bad]
+    row = device_row(engine)
+    assert row["state"] == "unknown" and row["heartbeat_s"] is None
+    assert row["last_seen_at"] == at(15)
+    # NUL in a text field is stored (as U+FFFD), a small db_recovered as it is
+    recovered = {"problem": "disk image is malformed\x00", "rows_salvaged": 12}
+    ingestor.process([status_msg(dict(BIRTH, version="1.4\x00", db_recovered=recovered), at(20))])
+    row = device_row(engine)
+    assert (row["state"], row["version"]) == ("online", "1.4\ufffd")
+    assert row["db_recovered"] == recovered
+
+
+def _nested(depth: int) -> list:
+    doc: list = []
+    for _ in range(depth - 1):
+        doc = [doc]
+    return doc
+
+
+def _deep_heartbeat(when: datetime, depth: int) -> Incoming:
+    """Nesting that Python's own json could neither write nor read."""
+    payload = b'{"at": "%s", "extra": %s%s}' % (
+        when.isoformat().encode(),
+        b"[" * depth,
+        b"]" * depth,
+    )
+    return Incoming(topics.heartbeat(STORE, DEVICE), payload, when)
+
+
+def test_a_device_never_lists_as_megabytes(engine: Engine, ingestor: Ingestor) -> None:
+    """What ingest stores is bounded; a row stored before it was is shown as a note."""
+    ingestor.process([status_msg(BIRTH, at(0)), heartbeat_msg(at(1), version="v" * 64)])
+    with engine.begin() as conn:  # as an older central could have stored it
+        conn.execute(devices.update().values(db_recovered={"problem": "x" * 2_000_000}))
+        (d,) = list_devices(conn, now=at(2))
+    assert "left_out" in d["db_recovered"]
+    assert len(json.dumps(d, default=str)) < 4096

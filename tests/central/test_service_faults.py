@@ -10,10 +10,11 @@ from sqlalchemy import event, func, select
 
 from central_api.app import create_app
 from central_api.config import CentralConfig
+from central_api.domain.counters import read_ingest_counters
 from central_api.ingest import Ingestor
 from central_api.service import IngestService
 from central_api.store import make_engine, migrate
-from central_api.store.tables import events
+from central_api.store.tables import dead_letters, events
 from edge_sync.protocol import new_event_id, topics
 from tests.support.mqtt import MqttProbe
 from tests.support.waiting import wait_for
@@ -87,6 +88,50 @@ def test_disk_full_at_central_holds_the_acks_and_loses_nothing(tmp_path, broker)
         with engine.connect() as c:
             assert c.execute(select(func.count()).select_from(events)).scalar_one() == 500
         assert api.get("/healthz").json()["checks"]["ingest"] == "ok"
+    finally:
+        service.stop()
+        engine.dispose()
+
+
+class _FailsOn:
+    """An effect with a bug that only one event triggers."""
+
+    def apply(self, conn, new_events, received_at) -> None:
+        if any(ve.data.get("query") == "boom" for ve in new_events):
+            raise RuntimeError("effect bug")
+
+
+@pytest.mark.allow_logged_errors
+def test_a_message_central_fails_on_is_a_dead_letter_and_the_rest_flow(tmp_path, broker):
+    url = f"sqlite:///{tmp_path / 'central.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    cfg = CentralConfig.model_validate(
+        {"database": {"url": url}, "broker": {"url": broker.url}, "ingest": {"client_id": "t-c"}}
+    )
+    service = IngestService(cfg, Ingestor(engine, effects=[_FailsOn()]))
+    service.start()
+    try:
+        assert service.link.wait_connected(10)
+        poison = json.loads(batch("poison", range(1, 3)))
+        poison["events"][1]["data"]["query"] = "boom"
+        with MqttProbe(broker.host, broker.port, client_id="dev") as dev:
+            dev.subscribe(topics.ack("s1", "s1-k1"))
+            dev.publish(topics.events("s1", "s1-k1"), batch("good-1", range(10, 20)))
+            dev.publish(topics.events("s1", "s1-k1"), json.dumps(poison).encode())
+            dev.publish(topics.events("s1", "s1-k1"), batch("good-2", range(20, 30)))
+
+            def acked() -> set[str]:
+                return {json.loads(m.payload)["batch_id"] for m in dev.messages}
+
+            wait_for(lambda: acked() == {"good-1", "good-2"}, 30, message="the good acks")
+        with engine.connect() as c:
+            rows = c.execute(select(dead_letters.c.reason, dead_letters.c.detail)).all()
+            counters = read_ingest_counters(c)
+        assert [r.reason for r in rows] == ["ingest_error"]
+        assert "RuntimeError: effect bug" in rows[0].detail
+        assert counters["messages"] == 3 and counters["messages_dead_lettered"] == 1
+        assert counters["events_stored"] == 20
     finally:
         service.stop()
         engine.dispose()

@@ -52,6 +52,7 @@ def test_heartbeat_and_status_tell_it_what_it_needs(spine):
     assert row["clock_synced"] in (True, 1)
     assert row["version"]
     assert row["evicted_total"] == 0 and row["dead_letters_device"] == 0
+    assert row["heartbeat_s"] == 1.0  # the device's own interval (the spine's config)
     # kill -9: the broker publishes the last will; central marks it offline and says why.
     s.edge.kill9()
     row = wait_for(

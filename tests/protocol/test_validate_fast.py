@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from edge_sync.protocol import REGISTRY, DeadLetterReason, Event, topics, validate
+from edge_sync.protocol import REGISTRY, DeadLetterReason, Event, Rejection, topics, validate
 from edge_sync.protocol.envelope import MAX_EVENT_BYTES
 from edge_sync.protocol.ids import SEQ_MAX
 from edge_sync.protocol.online import ONLINE_REGISTRY
@@ -92,6 +92,8 @@ def summary(r: BatchCheck) -> str:
             r.fatal,
             r.fatal_detail,
             [(x.rejection.seq, x.rejection.reason, x.rejection.detail, x.raw) for x in r.rejected],
+            [(x.rejection.seq, x.rejection.detail, x.raw) for x in r.conflicts],
+            r.duplicates,
             [(type(v.event), v.event.model_dump(), v.data) for v in r.valid],
         )
     )
@@ -274,6 +276,12 @@ def test_duplicate_seqs_keep_the_first_valid_copy() -> None:
     other = event(1, id="0190f3a2-7b1c-7def-8a12-000000000000")
     r = assert_same(batch({**event(1), "seq": "1"}, first, other, event(2), event(2)))
     assert [v.event.id for v in r.valid] == [UUID, UUID]
+    # the same seq under another id is a conflict; the same event again a duplicate
+    assert [(x.rejection.seq, x.rejection.reason) for x in r.conflicts] == [
+        (1, DeadLetterReason.SEQ_CONFLICT)
+    ]
+    assert other["id"] in r.conflicts[0].rejection.detail
+    assert len(r.rejected) == 1 and r.duplicates == 1
     r = assert_same(batch(event(1, surprise=0), first))  # an invalid copy first
     assert [v.event.id for v in r.valid] == [UUID] and len(r.rejected) == 1
 
@@ -294,8 +302,12 @@ def test_an_event_that_grows_in_to_json_is_oversize() -> None:
 
 def test_unserialisable_event_is_rejected_the_same() -> None:
     r = assert_same(batch(event(1, boot_id="\ud800"), event(2)))
-    assert r.rejected[0].rejection.reason is DeadLetterReason.SCHEMA_VIOLATION
+    assert r.rejected[0].rejection.reason is DeadLetterReason.BAD_UNICODE
+    assert [v.event.seq for v in r.valid] == [2]
     assert_same(batch(event(1, data={**EXAMPLES[("pickup.confirmed", 1)][0], "x": "\udc00"})))
+    # parsed by json.loads (which keeps lone surrogates), as the HTTP API does
+    rejection = validate.check_event(event(1, boot_id="\ud800"), TOPIC)
+    assert isinstance(rejection, Rejection) and rejection.reason is DeadLetterReason.BAD_UNICODE
 
 
 @pytest.mark.parametrize(
