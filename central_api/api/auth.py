@@ -12,18 +12,18 @@ dependencies then find the caller in the request's state.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request, Security
+from fastapi import Depends, Request, Security
 from fastapi.security import HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .allow import documented_paths
 from .errors import ApiError, error_response, problem_type
 from .keys import ROLES, KeyRejected, Role, verify_key
 
@@ -137,27 +137,15 @@ class AuthFirstMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._table: list[tuple[re.Pattern[str], dict[str, tuple[Role, ...]]]] | None = None
 
-    def _operations(
-        self, app: FastAPI
-    ) -> list[tuple[re.Pattern[str], dict[str, tuple[Role, ...]]]]:
-        if self._table is None:
-            table = []
-            for path, ops in app.openapi()["paths"].items():
-                regex = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$")
-                roles = {m.upper(): tuple(op["x-omk-roles"]) for m, op in ops.items()
-                         if isinstance(op, dict) and op.get("x-omk-roles")}  # fmt: skip
-                if roles:
-                    table.append((regex, roles))
-            self._table = table
-        return self._table
-
-    def _roles(self, scope: Scope) -> tuple[Role, ...] | None:
+    @staticmethod
+    def _roles(scope: Scope) -> tuple[Role, ...] | None:
         # the first documented operation that fits, as the router takes the first route
-        for regex, by_method in self._operations(scope["app"]):
-            if scope["method"] in by_method and regex.match(scope["path"]):
-                return by_method[scope["method"]]
+        for doc in documented_paths(scope["app"]):
+            op = doc.operations.get(scope["method"])
+            if op is not None and doc.regex.match(scope["path"]):
+                roles = op.get("x-omk-roles")
+                return tuple(roles) if roles else None
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
