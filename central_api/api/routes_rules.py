@@ -7,7 +7,6 @@ every profile has been re-derived under the new version.
 
 from __future__ import annotations
 
-import tomllib
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -74,12 +73,6 @@ def _parse(text: str) -> RuleSet:
     # Bounded before tomllib and the rule-set model see it (both recurse on nesting).
     try:
         rules_limits.check_nesting(text)
-        try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError:
-            doc = None  # rules_store.parse says where
-        if doc is not None:
-            rules_limits.check_document_depth(doc)
     except rules_limits.RulesTooDeep as err:
         raise _invalid(f"invalid rules: {err}", [("(body)", str(err))]) from None
     try:

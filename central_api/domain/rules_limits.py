@@ -1,16 +1,14 @@
 """Limits on a rules file, checked before its TOML is parsed.
 
 ``tomllib`` parses arrays and inline tables by recursion, so ``x = [[[[…]]]]`` a few
-thousand deep raises ``RecursionError`` inside the parser; and dotted keys
-(``a.a.a.…= 1``), which it parses without recursion, give a document deep enough to
-break whatever walks it next. A rules file is a few kilobytes and a handful of levels
+thousand deep raises ``RecursionError`` inside the parser; and it parses a dotted key
+(``a.a.a.… = 1``) in time that grows with the square of its parts, into a document deep
+enough to break whatever walks it next. A rules file is a few kilobytes and a handful of levels
 deep (``central_api/domain/default_rules.toml``: 8 KB, 4 levels), so the bounds here are
 generous for any real file and cheap to check.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 #: the largest rules file accepted, in bytes of UTF-8
 MAX_RULES_BYTES = 256 * 1024
@@ -37,25 +35,38 @@ def check_size(text: str) -> None:
 
 
 def check_nesting(text: str) -> None:
-    """Brackets and braces outside strings and comments, counted as TOML reads them:
-    raises ``RulesTooDeep`` past ``MAX_RULES_DEPTH``, before the parser recurses."""
-    depth, i, n = 0, 0, len(text)
+    """Brackets, braces and the dots of dotted keys outside strings and comments, counted
+    as TOML reads them: raises ``RulesTooDeep`` past ``MAX_RULES_DEPTH``, before the
+    parser recurses (arrays, inline tables) or slows down (tomllib takes a minute over a
+    key of 50,000 parts: its time grows with the square of the parts)."""
+    depth, dots, i, n = 0, 0, 0, len(text)
     while i < n:
         ch = text[i]
         if ch == "#":
             end = text.find("\n", i)
             i = n if end < 0 else end
-        elif ch in "\"'":
+            continue
+        if ch in "\"'":
             i = _skip_string(text, i)
             continue
-        elif ch in "[{":
+        if ch in "[{":
             depth += 1
             if depth > MAX_RULES_DEPTH:
-                line = text.count("\n", 0, i) + 1
-                raise RulesTooDeep(f"line {line}: arrays or inline tables")
+                raise RulesTooDeep(f"line {_line(text, i)}: arrays or inline tables")
         elif ch in "]}":
             depth = max(depth - 1, 0)
+        if ch == ".":
+            # one run of dots is one key (or a float's single dot after "=")
+            dots += 1
+            if dots > MAX_RULES_DEPTH:
+                raise RulesTooDeep(f"line {_line(text, i)}: a dotted key")
+        elif ch in "\n=,[]{}":
+            dots = 0
         i += 1
+
+
+def _line(text: str, i: int) -> int:
+    return text.count("\n", 0, i) + 1
 
 
 def _skip_string(text: str, i: int) -> int:
@@ -86,19 +97,3 @@ def _skip_string(text: str, i: int) -> int:
             return j + 1
         j += 1
     return j
-
-
-def check_document_depth(doc: Any) -> None:
-    """The parsed document, walked without recursion: dotted keys nest tables too."""
-    stack: list[tuple[Any, int]] = [(doc, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Any = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        if depth > MAX_RULES_DEPTH:
-            raise RulesTooDeep("tables (dotted keys or headers)")
-        stack.extend((child, depth + 1) for child in children)
