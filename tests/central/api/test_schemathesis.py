@@ -37,7 +37,7 @@ from tests.support.waiting import StopWaiting, wait_for
 
 #: examples per operation in the fuzzing phase (the coverage phase adds its own,
 #: a fixed set per operation); sized so the whole run stays near a minute on 2 cores
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,8 @@ def _start(url: str, workdir: Path) -> Iterator[LiveCentral]:
     # Webhook URLs come from generated data: a delivery must never leave the machine, so
     # every outbound request of the server goes to a proxy that is not there.
     dead_proxy = "http://127.0.0.1:9"
-    env = {"HTTP_PROXY": dead_proxy, "HTTPS_PROXY": dead_proxy, "ALL_PROXY": dead_proxy,
-           "NO_PROXY": "", "no_proxy": ""}  # fmt: skip
+    env = {name: dead_proxy for name in ("http_proxy", "https_proxy", "all_proxy")}
+    env = {**env, **{k.upper(): v for k, v in env.items()}, "NO_PROXY": "", "no_proxy": ""}
     proc = Proc(
         ["central", "--role", "api", "--config", str(config)],
         workdir / "central.log",
