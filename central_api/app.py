@@ -20,6 +20,8 @@ from .api import (
     routes_stats,
     routes_webhooks,
 )
+from .api.allow import OptionsMiddleware
+from .api.auth import AuthFirstMiddleware
 from .api.errors import install_error_handlers
 from .api.middleware import MAX_BODY_BYTES, BodyLimitMiddleware, CatchAllMiddleware
 from .api.openapi import install_openapi
@@ -40,6 +42,8 @@ def create_app(
     app = FastAPI(title="omnikiosk central", version=VERSION, description=DESCRIPTION)
     app.state.engine = engine
     install_error_handlers(app)
+    app.add_middleware(AuthFirstMiddleware)
+    app.add_middleware(OptionsMiddleware)
     # Added last = outermost: the catch-all also sees what the body limit raises.
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(CatchAllMiddleware)

@@ -21,6 +21,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .allow import allow_header
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -167,9 +169,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if detail == phrase(exc.status_code):
         detail = None
     type_ = problem_type("body-too-large") if exc.status_code == 413 else "about:blank"
-    return problem_response(
-        request.url.path, exc.status_code, detail, type_=type_, headers=exc.headers
-    )
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # Starlette names only the first matching route's methods
+        headers["Allow"] = allow_header(request.scope) or headers.get("Allow", "")
+    return problem_response(request.url.path, exc.status_code, detail, type_=type_, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -197,6 +200,14 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
         type_=problem_type("database-unavailable"),
         headers={"Retry-After": "5"},
     )
+
+
+async def error_response(request: Request, exc: ApiError | OperationalError) -> JSONResponse:
+    """The problem for an error raised outside the routes (in middleware), as a handler
+    would have answered it."""
+    if isinstance(exc, ApiError):
+        return await _api_error(request, exc)
+    return await _database_unavailable(request, exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:

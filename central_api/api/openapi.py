@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 
 from .errors import Problem
 from .middleware import MAX_BODY_BYTES
+from .online_schemas import online_event_components
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _DESCRIPTIONS = {
@@ -42,6 +43,7 @@ def _document(schema: dict[str, Any]) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.update(problem.pop("$defs", {}))
     components["Problem"] = problem
+    components.update(online_event_components())
     # FastAPI's own validation-error shape is never sent: 422s are problems too.
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
@@ -62,7 +64,7 @@ def _document_operation(path: str, op: dict[str, Any]) -> None:
         op["description"] = f"{op.get('description', '').rstrip()}\n\n{line}".strip()
     params = op.get("parameters", [])
     if "requestBody" in op:
-        codes |= {413, 422}
+        codes |= {400, 413, 422}  # 400: a body that is not text in its declared encoding
     if params:
         codes.add(422)
     if any(p.get("in") == "path" for p in params):

@@ -4,14 +4,14 @@ and the query types they share with ``routes_funnel``."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from central_api.domain.facts import Fact
 from central_api.domain.journey_rules import FindingKind, Stage
 from central_api.domain.rules import GradeLetter
+from edge_sync.protocol.timefmt import Rfc3339Utc
 
 from .schemas import Timestamp
 
@@ -19,15 +19,9 @@ from .schemas import Timestamp
 PLAIN = r"^[^\x00]*$"
 
 
-def _utc(v: datetime) -> datetime:
-    try:
-        return v.astimezone(UTC)
-    except OverflowError:  # year 1 at +05:00, year 9999 at −05:00
-        raise ValueError("out of range once converted to UTC") from None
-
-
-#: an RFC 3339 time with an offset (``Z`` or ``±hh:mm``), as UTC; naive times are refused
-UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
+#: an RFC 3339 time with an offset (``Z`` or ``±hh:mm``), as UTC; naive times, numbers
+#: and times outside year 1..9999 in UTC are refused
+UtcTime = Rfc3339Utc
 
 #: the profile row's fields shown by ``GET /profiles/{id}`` (and the export)
 PROFILE_FIELDS = (

@@ -57,6 +57,10 @@ def _problem(err: IdentityError) -> ApiError:
     "/profiles/merge",
     response_model=MergeOut,
     summary="Merge two profiles on request (the older survives; undoable)",
+    responses={
+        404: {"description": "A profile named does not exist"},
+        409: {"description": "The profiles cannot be merged (the same, merged or erased)"},
+    },
     **guarded("admin"),
 )
 def post_merge(body: MergeIn, engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
@@ -74,6 +78,7 @@ def post_merge(body: MergeIn, engine: Annotated[Engine, Depends(get_engine)]) ->
     "/merges/{merge_id}/undo",
     response_model=UndoOut,
     summary="Undo a merge: the merged profile gets its history back",
+    responses={409: {"description": "The merge cannot be undone (undone already)"}},
     **guarded("admin"),
 )
 def post_undo(merge_id: int, engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from central_api.domain.online import MAX_EVENTS_PER_REQUEST, ingest_online
 from central_api.domain.rules_store import active_rules
 
 from .auth import get_engine, guarded
+from .online_schemas import online_event_items
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -20,8 +21,15 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
 class EventsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    #: each checked on its own, so one bad event does not hold back the rest
-    events: list[Any] = Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)
+    #: each checked on its own, so one bad event does not hold back the rest: the items
+    #: are taken as any JSON here and documented with their real schemas
+    events: list[Any] = Field(
+        min_length=1,
+        max_length=MAX_EVENTS_PER_REQUEST,
+        description="online events, one of the types below each; an invalid one is listed in "
+        "`rejected` (and kept as a dead letter) while the others are stored",
+        json_schema_extra={"items": online_event_items()},
+    )
 
 
 class Rejected(BaseModel):

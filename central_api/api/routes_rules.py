@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from central_api.domain import rules_store
+from central_api.domain import rules_limits, rules_store
 from central_api.domain.rules import RuleSet
 from central_api.store.db import write_transaction
 from edge_sync.protocol import utcnow
@@ -62,10 +62,19 @@ async def rules_text(request: Request) -> str:
         raise _invalid("empty body: send the rules file as TOML", [("(body)", "empty")])
     if "\x00" in text:
         raise _invalid("the rules file contains a NUL character", [("(body)", "NUL")])
+    try:
+        rules_limits.check_size(text)
+    except rules_limits.RulesTooLarge as err:
+        raise ApiError(413, str(err), type_=problem_type("rules-too-large")) from None
     return text
 
 
 def _parse(text: str) -> RuleSet:
+    # Bounded before tomllib and the rule-set model see it (both recurse on nesting).
+    try:
+        rules_limits.check_nesting(text)
+    except rules_limits.RulesTooDeep as err:
+        raise _invalid(f"invalid rules: {err}", [("(body)", str(err))]) from None
     try:
         return rules_store.parse(text)
     except ConfigError as err:

@@ -8,6 +8,7 @@ HMAC-SHA256 of ``"<X-Omk-Timestamp>." + body`` keyed by the webhook's secret),
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -39,10 +40,21 @@ WebhookIdPath = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="the webhoo
 MAX_URL_CHARS = 2000
 
 
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+#: what a webhook URL may be, as OpenAPI states it: http(s), a host name or IPv4 address,
+#: an optional port, and printable ASCII after it (other characters percent-encoded)
+URL_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(:{_PORT})?([/?#][!-~]*)?$"
+_URL_RE = re.compile(URL_PATTERN)
+
+
 class CreateWebhook(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(max_length=MAX_URL_CHARS, examples=["https://crm.example.com/omk-hook"])
+    url: str = Field(
+        max_length=MAX_URL_CHARS,
+        examples=["https://crm.example.com/omk-hook"],
+        json_schema_extra={"pattern": URL_PATTERN},
+    )
     events: list[EventType] = Field(
         default=["threshold.crossed"], min_length=1, max_length=len(hooks.EVENT_TYPES) * 4
     )
@@ -50,18 +62,20 @@ class CreateWebhook(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, v: str) -> str:
+        if _URL_RE.match(v):
+            return v
+        # the same rule as the pattern, said for the case at hand
         if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in v):
             raise ValueError("must not contain spaces or control characters")
-        try:
-            parts = urlsplit(v)
-            parts.port  # noqa: B018 (raises on a bad port)
-        except ValueError as err:
-            raise ValueError(f"not a URL ({err})") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        parts = urlsplit(v)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http:// or https:// URL with a host")
-        if parts.username is not None or parts.password is not None:
+        if "@" in parts.netloc:
             raise ValueError("must not carry credentials (the signature authenticates central)")
-        return v
+        raise ValueError(
+            "must be http(s)://host[:port][/path]: a host name or IPv4 address, a port up to "
+            "65535, and ASCII only (percent-encode other characters)"
+        )
 
 
 class WebhookOut(BaseModel):

@@ -53,6 +53,9 @@ def check(doc: Any) -> tuple[OnlineEvent | None, dict[str, Any], DeadLetterReaso
             DeadLetterReason.OVERSIZE,
             f"event is {size} bytes, limit {MAX_EVENT_BYTES}",
         )
+    unstorable = _unstorable_text(doc)
+    if unstorable:
+        return None, {}, DeadLetterReason.SCHEMA_VIOLATION, unstorable
     try:
         ev = OnlineEvent.model_validate(doc)
     except ValidationError as err:
@@ -66,6 +69,42 @@ def check(doc: Any) -> tuple[OnlineEvent | None, dict[str, Any], DeadLetterReaso
     return ev, data, None, ""
 
 
+def _unstorable_text(doc: Any) -> str:
+    """Text no store can hold, named by its path: a lone surrogate (``"\\ud800"`` is valid
+    JSON but not Unicode) anywhere, or a NUL in an envelope field (PostgreSQL text cannot
+    hold one; ``data`` is JSON, where it is escaped). Walked without recursion."""
+    stack: list[tuple[str, Any]] = [("", doc)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"{_shown(path) or '(event)'}: not valid Unicode (a lone surrogate)"
+            if "\x00" in value and "." not in path and path != "data":
+                return f"{_shown(path)}: must not contain a NUL character"
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                stack.append((f"{path}.{k}" if path else str(k), k))
+                stack.append((f"{path}.{k}" if path else str(k), v))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}", v) for i, v in enumerate(value))
+    return ""
+
+
+def _shown(text: str) -> str:
+    """A client's field name as it can be stored and echoed (no lone surrogate, no NUL)."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")[:200]
+
+
+def _event_id(doc: Any) -> str | None:
+    """The id a rejected event is answered by, when it has one that can be echoed."""
+    value = doc.get("id") if isinstance(doc, dict) else None
+    if isinstance(value, str) and len(value) <= 64 and value == _shown(value):
+        return value
+    return None
+
+
 def ingest_online(
     engine: Engine, docs: list[Any], received_at: datetime, active: ActiveRules
 ) -> OnlineResult:
@@ -76,9 +115,7 @@ def ingest_online(
     for i, doc in enumerate(docs):
         ev, data, reason, detail = check(doc)
         if reason is not None:
-            event_id = (
-                doc.get("id") if isinstance(doc, dict) and isinstance(doc.get("id"), str) else None
-            )
+            event_id = _event_id(doc)
             result.rejected.append(
                 {"index": i, "id": event_id, "reason": reason.value, "detail": detail}
             )

@@ -18,6 +18,7 @@ from pydantic import (
 
 from .ids import SEQ_MAX, format_ts
 from .schemas import Ident
+from .timefmt import Rfc3339Time
 
 #: bounds for one batch on the wire; central rejects what is larger (reason ``oversize``)
 MAX_BATCH_EVENTS = 1000
@@ -57,7 +58,7 @@ class Event(BaseModel):
     v: int = Field(ge=1, le=1000)
     store_id: Ident
     device_id: Ident
-    occurred_at: AwareDatetime
+    occurred_at: Rfc3339Time
     mono_ns: int = Field(ge=0, le=SEQ_MAX)
     boot_id: ShortId
     clock_synced: bool

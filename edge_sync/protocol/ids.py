@@ -39,11 +39,17 @@ def utcnow() -> datetime:
 
 
 def format_ts(ts: datetime) -> str:
-    """RFC 3339 UTC with milliseconds and a ``Z``: ``2026-11-23T10:15:02.118Z``."""
+    """RFC 3339 UTC with milliseconds and a ``Z``: ``2026-11-23T10:15:02.118Z``.
+
+    The year always has four digits (``0042-…``): ``strftime("%Y")`` leaves years before
+    1000 unpadded on glibc, which is not RFC 3339."""
     if ts.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
     ts = ts.astimezone(UTC)
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+    return (
+        f"{ts.year:04d}-{ts.month:02d}-{ts.day:02d}T{ts.hour:02d}:{ts.minute:02d}:"
+        f"{ts.second:02d}.{ts.microsecond // 1000:03d}Z"
+    )
 
 
 def parse_ts(text: str) -> datetime:

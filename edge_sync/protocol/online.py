@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from .envelope import ShortId, TypeName, UuidText
 from .schemas import ConsentRecorded, EventType, Priority, RefId, Registry, _Data
+from .timefmt import Rfc3339Time
 
 Money = Annotated[float, Field(ge=0, le=10_000_000)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -84,7 +85,7 @@ class OnlineEvent(BaseModel):
     id: UuidText
     type: TypeName
     v: int = Field(ge=1, le=1000)
-    occurred_at: AwareDatetime
+    occurred_at: Rfc3339Time
     channel: Literal["email", "web", "app", "pos"]
     #: the sending system, e.g. "esp" or "shop"
     source: ShortId

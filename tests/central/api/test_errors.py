@@ -35,7 +35,7 @@ def test_unknown_route_and_wrong_method(client: TestClient) -> None:
     assert (body["type"], body["title"]) == ("about:blank", "Not Found")
     r = client.put("/api/v1/stats")
     body = problem(r, 405)
-    assert r.headers["allow"] == "GET"
+    assert r.headers["allow"] == "GET, OPTIONS"
 
 
 def test_bad_query_parameters_are_422_with_the_parameter_named(

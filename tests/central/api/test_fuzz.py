@@ -21,6 +21,9 @@ ROUTES = [
     ("POST", "/api/v1/keys"),
     ("GET", "/api/v1/keys/{}"),
     ("DELETE", "/api/v1/keys/{}"),
+    ("POST", "/api/v1/events"),
+    ("PUT", "/api/v1/rules"),
+    ("POST", "/api/v1/rules/dry-run"),
 ]
 PATHS = [p for _, p in ROUTES] + ["/api/v1/{}", "/healthz", "/{}"]
 METHODS = ["GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"]
@@ -30,6 +33,10 @@ ODD_TEXT = [
     "", " ", "\x00", "\ud800", "💥", "0", "-1", "1e3", "NaN", "null", "true", "[]", "{}",
     "'; DROP TABLE api_keys; --", "../../etc/passwd", "%00", "%", "a" * 5000,
     "0123456789abcdef", "W10", "WyJrZXlzIiwxLDJd", "omk_0123456789abcdef_" + "A" * 43,
+]  # fmt: skip
+ODD_TIMES = [
+    "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00Z", "0.5",
+    "2026-11-20T09:00:00", "2026-02-30T00:00:00Z", "2026-11-20T09:00:60Z", "+002026-11-20",
 ]  # fmt: skip
 ODD_JSON: list[Any] = [
     None, 0, -1, 2**64, 1.5, float("inf"), "", [], {}, [[]], {"role": None},
@@ -59,6 +66,25 @@ def _body(choice: Any) -> bytes | None:
     return json.dumps(value, allow_nan=True).encode("utf-8", "surrogatepass")
 
 
+# online events: well-formed but for what hypothesis puts in their fields, times included
+events = st.fixed_dictionaries(
+    {
+        "id": st.uuids().map(str) | text,
+        "type": st.sampled_from(["web.visited", "order.placed", "email.opened"]) | text,
+        "v": st.just(1) | json_values,
+        "occurred_at": st.sampled_from(ODD_TIMES)
+        | st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat())
+        | json_values,
+        "channel": st.sampled_from(["web", "email"]) | text,
+        "source": text,
+        "customer_id": text | st.none(),
+        "data": st.dictionaries(text, json_values, max_size=3) | json_values,
+    }
+)
+TOML_BODIES = [
+    b"x = " + b"[" * 5000 + b"]" * 5000, b"x = " + b"{a = " * 500 + b"1" + b"}" * 500,
+    b"a" + b".a" * 20_000 + b" = 1", b"version = ", b"\xff\xfe", b"[scoring]\nversion = 1",
+]  # fmt: skip
 key_specs = st.fixed_dictionaries(
     {"role": st.sampled_from(["admin", "marketer", "integration"]) | text},
     optional={"name": text | json_values, "x": json_values},
@@ -69,6 +95,10 @@ bodies = st.one_of(
     st.tuples(st.just("bytes"), st.binary(max_size=200)),
     st.tuples(st.just("json"), st.sampled_from(ODD_JSON) | json_values),
     st.tuples(st.just("bytes"), st.just(b"[" * 100_000 + b"]" * 100_000)),
+    st.tuples(
+        st.just("json"), st.builds(lambda evs: {"events": evs}, st.lists(events, max_size=4))
+    ),
+    st.tuples(st.just("bytes"), st.sampled_from(TOML_BODIES)),
 )
 
 
@@ -84,7 +114,9 @@ bodies = st.one_of(
     target=st.sampled_from(ROUTES) | st.tuples(st.sampled_from(METHODS), st.sampled_from(PATHS)),
     segment=text,
     params=st.dictionaries(st.sampled_from(PARAMS), text, max_size=3),
-    auth=st.sampled_from(["admin", "admin", "admin", "marketer", "none", "revoked", "junk"]),
+    auth=st.sampled_from(
+        ["admin", "admin", "admin", "marketer", "integration", "none", "revoked", "junk"]
+    ),
     junk=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=60),
     body=bodies,
     content_type=st.sampled_from(["application/json", "text/plain", None, "application/x+json"]),

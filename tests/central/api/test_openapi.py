@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import jsonschema_rs
 from fastapi.testclient import TestClient
 
 from central_api.api.errors import PROBLEM_JSON
+from central_api.domain.online import check
+from edge_sync.protocol.online import ONLINE_REGISTRY
 
 from .test_auth import ROUTES
 
@@ -47,3 +50,33 @@ def test_openapi_shows_the_bearer_scheme_roles_and_problem_responses(client: Tes
                 if int(code) >= 400 and not (path == "/healthz" and code == "503"):
                     assert resp.get("content") == PROBLEM, (method, path, code)
     assert "security" not in doc["paths"]["/healthz"]["get"]
+
+
+def test_online_event_types_have_their_validators_schemas(client: TestClient) -> None:
+    """Each registered online type is documented with the schema of the model that
+    validates it, and what that schema calls valid the validator accepts."""
+    doc = client.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    items = schemas["EventsIn"]["properties"]["events"]["items"]
+    mapping = items["discriminator"]["mapping"]
+    assert {t.name for t in ONLINE_REGISTRY} == set(mapping)
+    assert {r["$ref"] for r in items["oneOf"]} == set(mapping.values())
+    for et in ONLINE_REGISTRY:
+        envelope = schemas[mapping[et.name].rsplit("/", 1)[1]]
+        assert envelope["properties"]["type"]["const"] == et.name
+        assert envelope["properties"]["data"] == {
+            "$ref": f"#/components/schemas/{et.model.__name__}"
+        }
+        data = dict(schemas[et.model.__name__])
+        assert set(data["properties"]) == set(et.model.model_fields)
+
+    validator = jsonschema_rs.validator_for({**items, "components": doc["components"]})
+    good = {"id": "0193a6f2-0000-7000-8000-000000000001", "type": "order.placed", "v": 1,
+            "occurred_at": "2026-11-20T09:10:00Z", "channel": "web", "source": "shop",
+            "customer_id": "C1", "data": {"order_id": "o-1", "value": 120.0, "items": 2}}  # fmt: skip
+    assert validator.is_valid(good) and check(good)[2] is None
+    for change in ({"customer_id": None}, {"occurred_at": 0.5}, {"type": "order.lost"},
+                   {"data": {"order_id": "o-1", "value": 1.0, "items": 0}}):  # fmt: skip
+        bad = {**good, **change}
+        assert not validator.is_valid(bad), change
+        assert check(bad)[2] is not None, change  # and the validator rejects it too
