@@ -1,7 +1,10 @@
 """``python main.py central stats``: what central has ingested, and how each device is doing.
 
 ``collect_stats`` returns plain JSON-ready values (timestamps as RFC 3339 strings) so the
-CLI's ``--json`` can dump the dict as it is.
+CLI's ``--json`` can dump the dict as it is. Events arrive on two channels: ``kiosk``
+(MQTT batches from the devices) and ``online`` (``POST /api/v1/events``). Each total is
+the sum of its channels, and ``dead_letters`` is the sum of its reasons: both are counted
+from the dead-letter rows themselves.
 """
 
 from __future__ import annotations
@@ -9,11 +12,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from central_api.domain.counters import read_device_type_counts, read_ingest_counters
+from central_api.domain.counters import (
+    CHANNELS,
+    read_dead_letters,
+    read_device_type_counts,
+    read_ingest_counters,
+)
 from central_api.domain.devices import DEFAULT_HEARTBEAT_INTERVAL_S, list_devices
-from central_api.store.tables import dead_letters
 from edge_sync.protocol import format_ts, utcnow
 
 _DEVICE_FIELDS = (
@@ -49,14 +56,7 @@ def collect_stats(
     now = now or utcnow()
     with engine.connect() as conn:
         counters = read_ingest_counters(conn)
-        by_reason = {
-            r.reason: r.n
-            for r in conn.execute(
-                select(dead_letters.c.reason, func.count().label("n"))
-                .group_by(dead_letters.c.reason)
-                .order_by(dead_letters.c.reason)
-            )
-        }
+        dead = read_dead_letters(conn)
         per_type = read_device_type_counts(conn)
         devs = list_devices(conn, now, heartbeat_interval_s)
     devices_out = []
@@ -68,13 +68,34 @@ def collect_stats(
     states: dict[str, int] = {}
     for d in devs:
         states[d["health"]] = states.get(d["health"], 0) + 1
+    channels: dict[str, dict[str, Any]] = {
+        "kiosk": {
+            "messages": counters["messages"],
+            "events_stored": counters["events_stored"],
+            "duplicates_ignored": counters["duplicates_ignored"],
+        },
+        "online": {
+            "requests": counters["online_requests"],
+            "events_stored": counters["online_events_stored"],
+            "duplicates_ignored": counters["online_duplicates_ignored"],
+        },
+    }
+    by_reason: dict[str, int] = {}
+    for channel in CHANNELS:
+        reasons = dead[channel]
+        channels[channel]["dead_letters"] = sum(reasons.values())
+        channels[channel]["dead_letters_by_reason"] = reasons
+        for reason, n in reasons.items():
+            by_reason[reason] = by_reason.get(reason, 0) + n
     return {
         "generated_at": format_ts(now),
-        "events_stored": counters["events_stored"],
-        "duplicates_ignored": counters["duplicates_ignored"],
-        "dead_letters": counters["dead_letters"],
-        "dead_letters_by_reason": by_reason,
+        "events_stored": sum(c["events_stored"] for c in channels.values()),
+        "duplicates_ignored": sum(c["duplicates_ignored"] for c in channels.values()),
+        "dead_letters": sum(by_reason.values()),
+        "dead_letters_by_reason": dict(sorted(by_reason.items())),
+        # MQTT messages received (kiosk); online requests are in by_channel
         "messages": counters["messages"],
+        "by_channel": channels,
         "devices_by_health": dict(sorted(states.items())),
         "devices": devices_out,
         "events_by_device_type": per_type,
@@ -96,16 +117,43 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 def format_stats(d: dict[str, Any]) -> str:
     """A plain-text report of ``collect_stats``' result."""
     lines = [f"central ingest stats at {d['generated_at']}", ""]
-    totals = [
-        ("messages received", d["messages"]),
-        ("events stored", d["events_stored"]),
-        ("duplicates ignored", d["duplicates_ignored"]),
-        ("dead letters", d["dead_letters"]),
+    kiosk, online = d["by_channel"]["kiosk"], d["by_channel"]["online"]
+    rows = [
+        (
+            "messages / requests",
+            _n(kiosk["messages"]),
+            _n(online["requests"]),
+            _n(kiosk["messages"] + online["requests"]),
+        ),
+        *(
+            (label, _n(kiosk[key]), _n(online[key]), _n(d[key]))
+            for label, key in (
+                ("events stored", "events_stored"),
+                ("duplicates ignored", "duplicates_ignored"),
+                ("dead letters", "dead_letters"),
+            )
+        ),
+        *(
+            (
+                f"  {reason}",
+                _n(kiosk["dead_letters_by_reason"].get(reason, 0)),
+                _n(online["dead_letters_by_reason"].get(reason, 0)),
+                _n(n),
+            )
+            for reason, n in d["dead_letters_by_reason"].items()
+        ),
     ]
-    width = max(len(_n(v)) for _, v in totals)
-    lines += [f"  {label:<20}{_n(v):>{width}}" for label, v in totals]
-    for reason, n in d["dead_letters_by_reason"].items():
-        lines.append(f"    {reason:<18}{_n(n):>{width}}")
+    cols = [("", *(r[0] for r in rows))] + [
+        (h, *(r[i] for r in rows)) for i, h in ((1, "KIOSK"), (2, "ONLINE"), (3, "TOTAL"))
+    ]
+    widths = [max(len(x) for x in col) for col in cols]
+    for r in [("", "KIOSK", "ONLINE", "TOTAL"), *rows]:
+        first = f"  {r[0]:<{widths[0]}}"
+        lines.append(
+            (
+                first + "".join(f"  {v:>{w}}" for v, w in zip(r[1:], widths[1:], strict=True))
+            ).rstrip()
+        )
     devs = d["devices"]
     health = ", ".join(f"{n} {h}" for h, n in d["devices_by_health"].items()) or "none"
     lines += ["", f"devices: {len(devs)} ({health})"]
