@@ -15,23 +15,26 @@ from .auth import get_engine, guarded
 router = APIRouter(prefix="/api/v1", tags=["stats"])
 
 
-class ChannelStats(BaseModel):
+class _ChannelStats(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    #: kiosk: MQTT messages received
-    messages: int | None = None
-    #: online: ``POST /api/v1/events`` requests
-    requests: int | None = None
     events_stored: int
     duplicates_ignored: int
-    #: the sum of ``dead_letters_by_reason``
-    dead_letters: int
+    dead_letters: int = Field(description="the sum of dead_letters_by_reason")
     dead_letters_by_reason: dict[str, int]
 
 
+class KioskStats(_ChannelStats):
+    messages: int = Field(description="MQTT messages received")
+
+
+class OnlineStats(_ChannelStats):
+    requests: int = Field(description="POST /api/v1/events requests answered")
+
+
 class ByChannel(BaseModel):
-    kiosk: ChannelStats = Field(description="events that arrived over MQTT from the devices")
-    online: ChannelStats = Field(description="events that arrived over POST /api/v1/events")
+    kiosk: KioskStats = Field(description="events that arrived over MQTT from the devices")
+    online: OnlineStats = Field(description="events that arrived over POST /api/v1/events")
 
 
 class Stats(BaseModel):
