@@ -3,7 +3,7 @@
 The MQTT service around it (``Ingestor.process`` per group of messages, PUBACK and ack
 publishing after it returns) lives elsewhere; nothing here touches the network.
 
-Exactly once in effect (ARCHITECTURE.md, "Events"): an event is inserted under unique
+Exactly once in effect (docs/architecture.md, "Events"): an event is inserted under unique
 keys on ``(device_id, seq)`` and ``id``; its effects run in the same transaction and only
 when the insert was new; the ack is published only after the commit. A resent batch is
 acked again and counted as duplicates, never applied twice.
