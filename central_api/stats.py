@@ -118,42 +118,24 @@ def format_stats(d: dict[str, Any]) -> str:
     """A plain-text report of ``collect_stats``' result."""
     lines = [f"central ingest stats at {d['generated_at']}", ""]
     kiosk, online = d["by_channel"]["kiosk"], d["by_channel"]["online"]
+    received = kiosk["messages"] + online["requests"]
     rows = [
-        (
-            "messages / requests",
-            _n(kiosk["messages"]),
-            _n(online["requests"]),
-            _n(kiosk["messages"] + online["requests"]),
-        ),
-        *(
-            (label, _n(kiosk[key]), _n(online[key]), _n(d[key]))
-            for label, key in (
-                ("events stored", "events_stored"),
-                ("duplicates ignored", "duplicates_ignored"),
-                ("dead letters", "dead_letters"),
-            )
-        ),
-        *(
-            (
-                f"  {reason}",
-                _n(kiosk["dead_letters_by_reason"].get(reason, 0)),
-                _n(online["dead_letters_by_reason"].get(reason, 0)),
-                _n(n),
-            )
-            for reason, n in d["dead_letters_by_reason"].items()
-        ),
+        ["", "KIOSK", "ONLINE", "TOTAL"],
+        ["messages / requests", _n(kiosk["messages"]), _n(online["requests"]), _n(received)],
     ]
-    cols = [("", *(r[0] for r in rows))] + [
-        (h, *(r[i] for r in rows)) for i, h in ((1, "KIOSK"), (2, "ONLINE"), (3, "TOTAL"))
-    ]
-    widths = [max(len(x) for x in col) for col in cols]
-    for r in [("", "KIOSK", "ONLINE", "TOTAL"), *rows]:
-        first = f"  {r[0]:<{widths[0]}}"
-        lines.append(
-            (
-                first + "".join(f"  {v:>{w}}" for v, w in zip(r[1:], widths[1:], strict=True))
-            ).rstrip()
-        )
+    for label, key in (
+        ("events stored", "events_stored"),
+        ("duplicates ignored", "duplicates_ignored"),
+        ("dead letters", "dead_letters"),
+    ):
+        rows.append([label, _n(kiosk[key]), _n(online[key]), _n(d[key])])
+    for reason, n in d["dead_letters_by_reason"].items():
+        by_channel = (c["dead_letters_by_reason"].get(reason, 0) for c in (kiosk, online))
+        rows.append([f"  {reason}", *(_n(x) for x in by_channel), _n(n)])
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        numbers = "".join(f"  {v:>{w}}" for v, w in zip(r[1:], widths[1:], strict=True))
+        lines.append(f"  {r[0]:<{widths[0]}}{numbers}".rstrip())
     devs = d["devices"]
     health = ", ".join(f"{n} {h}" for h, n in d["devices_by_health"].items()) or "none"
     lines += ["", f"devices: {len(devs)} ({health})"]
