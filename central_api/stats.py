@@ -19,6 +19,7 @@ from central_api.domain.counters import (
     read_dead_letters,
     read_device_type_counts,
     read_ingest_counters,
+    read_online_counters,
 )
 from central_api.domain.devices import DEFAULT_HEARTBEAT_INTERVAL_S, list_devices
 from edge_sync.protocol import format_ts, utcnow
@@ -55,7 +56,7 @@ def collect_stats(
 ) -> dict[str, Any]:
     now = now or utcnow()
     with engine.connect() as conn:
-        counters = read_ingest_counters(conn)
+        counters = read_ingest_counters(conn) | read_online_counters(conn)
         dead = read_dead_letters(conn)
         per_type = read_device_type_counts(conn)
         devs = list_devices(conn, now, heartbeat_interval_s)

@@ -87,10 +87,21 @@ def read_dead_letters(conn: Connection) -> dict[str, dict[str, int]]:
     return out
 
 
-def read_ingest_counters(conn: Connection) -> dict[str, int]:
-    out = dict.fromkeys((*COUNTER_NAMES, *ONLINE_COUNTER_NAMES), 0)
-    out.update({r.name: r.value for r in conn.execute(select(ingest_counters))})
+def _read_counters(conn: Connection, names: tuple[str, ...]) -> dict[str, int]:
+    out = dict.fromkeys(names, 0)
+    q = select(ingest_counters).where(ingest_counters.c.name.in_(names))
+    out.update({r.name: r.value for r in conn.execute(q)})
     return out
+
+
+def read_ingest_counters(conn: Connection) -> dict[str, int]:
+    """The MQTT ingest's counters (``COUNTER_NAMES``)."""
+    return _read_counters(conn, COUNTER_NAMES)
+
+
+def read_online_counters(conn: Connection) -> dict[str, int]:
+    """The counters of ``POST /api/v1/events`` (``ONLINE_COUNTER_NAMES``)."""
+    return _read_counters(conn, ONLINE_COUNTER_NAMES)
 
 
 def read_device_type_counts(conn: Connection) -> dict[str, dict[str, int]]:
