@@ -96,8 +96,8 @@ def customer_events(
                    "text_version": "2026-10"}  # fmt: skip
         add("consent.recorded", "web", consent, 1)
     opens, clicks, visits, orders = {
-        "big_spender": (8, 4, 6, 3),
-        "buyer": (3, rng.randint(1, 2), 3, 1),
+        "big_spender": (8, 5, 6, 3),
+        "buyer": (3, rng.randint(1, 2), 3, 1 + (rng.random() < 0.3)),
         "reader": (6, rng.randint(2, 3), 2, 0),
         "browser": (rng.randint(0, 1), 0, rng.randint(1, 3), 0),
     }[persona]
@@ -116,7 +116,7 @@ def customer_events(
     for o in range(orders):
         cart = f"cart-{customer}-{o}"
         value = round(
-            rng.uniform(250, 700) if persona == "big_spender" else rng.uniform(40, 240), 2
+            rng.uniform(250, 700) if persona == "big_spender" else rng.uniform(40, 260), 2
         )
         items = rng.randint(1, 5)
         add("cart.updated", "web", {"cart_id": cart, "items": items, "value": value}, 24)
@@ -130,7 +130,8 @@ def customer_events(
         add("cart.updated", "web", {"cart_id": cart, "items": 1, "value": value})
         add("checkout.started", "web", {"cart_id": cart, "value": value}, 0.3)
     if orders and rng.random() < 0.6:
-        review = {"rating": rng.choice([4, 5, 5]), "order_id": f"ord-{customer}-0"}
+        # most reviews are happy; an unhappy one costs points (and, by the rules, grade)
+        review = {"rating": rng.choice([2, 4, 5, 5, 5]), "order_id": f"ord-{customer}-0"}
         add("review.posted", "web", review, 48)
     return out
 
