@@ -35,14 +35,26 @@ def _spread(counts: Counter[str], order: Sequence[str]) -> str:
     return ", ".join(f"{k} {counts[k]}" for k in keys) or "none"
 
 
-def _attrs(attributes: Mapping[str, Any], limit: int = 3) -> str:
+#: attributes a marketer reads first, when the rules have them
+_FIRST_ATTRIBUTES = ("lifetime_value", "orders", "email_engagement_90d", "store_visits")
+
+
+def _attrs(profile: Mapping[str, Any], limit: int = 3) -> str:
+    """The profile's grading attributes, explicit and derived, most telling first
+    (unset and zero ones left out)."""
+    found = {**(profile.get("derived_attributes") or {}), **(profile.get("attributes") or {})}
+    found = {k: v for k, v in found.items() if v not in (None, 0, "", False)}
+    keys = [k for k in _FIRST_ATTRIBUTES if k in found] + sorted(
+        k for k in found if k not in _FIRST_ATTRIBUTES
+    )
+
     def value(v: Any) -> str:
         if isinstance(v, float):
-            return f"{v:,.2f}".rstrip("0").rstrip(".")
+            return f"{v:,.2f}"
         return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 
-    shown = [f"{k} {value(v)}" for k, v in sorted(attributes.items())[:limit]]
-    more = len(attributes) - limit
+    shown = [f"{k} {value(found[k])}" for k in keys[:limit]]
+    more = len(keys) - limit
     return ", ".join(shown) + (f" (+{more})" if more > 0 else "") if shown else "-"
 
 
@@ -68,7 +80,7 @@ def profiles_section(
     rows = [
         [p["id"], seen.get(p["id"], "-"), f"{p['score']:.1f}", p["grade"],
          p["lifecycle_stage"] or "-", p["funnel_stage"] or "-",
-         _attrs(details.get(p["id"], {}).get("attributes") or {})]
+         _attrs(details.get(p["id"], {}))]
         for p in top_profiles(profiles, top)
     ]  # fmt: skip
     headers = ["PROFILE", "SEEN", "SCORE", "GRADE", "LIFECYCLE", "FUNNEL STAGE", "ATTRIBUTES"]
