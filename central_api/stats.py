@@ -22,6 +22,7 @@ from central_api.domain.counters import (
     read_online_counters,
 )
 from central_api.domain.devices import DEFAULT_HEARTBEAT_INTERVAL_S, list_devices
+from central_api.store.tables import COUNTER_NAMES
 from edge_sync.protocol import format_ts, utcnow
 
 _DEVICE_FIELDS = (
@@ -70,11 +71,8 @@ def collect_stats(
     for d in devs:
         states[d["health"]] = states.get(d["health"], 0) + 1
     channels: dict[str, dict[str, Any]] = {
-        "kiosk": {
-            "messages": counters["messages"],
-            "events_stored": counters["events_stored"],
-            "duplicates_ignored": counters["duplicates_ignored"],
-        },
+        # every ingest counter but dead_letters, which is counted from the rows below
+        "kiosk": {name: counters[name] for name in COUNTER_NAMES if name != "dead_letters"},
         "online": {
             "requests": counters["online_requests"],
             "events_stored": counters["online_events_stored"],
