@@ -4,12 +4,14 @@ is down. Each is one line saying what failed and what to check; tracebacks only 
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect
 
 from central_api.store import make_engine, migrate
 from tests.support import REPO_ROOT
@@ -48,6 +50,25 @@ def test_read_only_commands_refuse_a_database_that_does_not_exist(tmp_path: Path
     missing.write_bytes(b"")  # a file, but not central's
     line = one_error_line(omk("central", "stats", "--config", str(cfg)))
     assert "holds no central database" in line
+
+
+def test_stats_refuse_an_empty_database_on_each_backend(tmp_path: Path, db_url: str) -> None:
+    """An empty PostgreSQL schema (or SQLite file) is not a central database: stats say
+    so instead of creating tables and printing zeros."""
+    if db_url.startswith("sqlite"):
+        Path(db_url.removeprefix("sqlite:///")).write_bytes(b"")
+    line = one_error_line(omk("central", "stats", "--config", str(_cfg(tmp_path, db_url))))
+    assert "holds no central database" in line
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            assert inspect(conn).get_table_names() == []  # nothing was created
+        migrate(engine)
+    finally:
+        engine.dispose()
+    r = omk("central", "stats", "--json", "--config", str(_cfg(tmp_path, db_url)))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["dead_letters"] == 0
 
 
 def test_stats_read_an_existing_database_without_migrating_it(tmp_path: Path) -> None:
