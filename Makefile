@@ -17,11 +17,14 @@ deps:
 # PostgreSQL tests run when the server answers; an OMK_TEST_POSTGRES_URL that is
 # already set (even to empty, which disables them) is left alone.
 # pytest's exit code 5 (no tests collected) fails the target on purpose.
-test: deps
-	@if [[ -z "$${OMK_TEST_POSTGRES_URL+set}" ]] && command -v pg_isready >/dev/null \
+# (`make bench` uses the same PostgreSQL the same way.)
+USE_LOCAL_PG := if [[ -z "$${OMK_TEST_POSTGRES_URL+set}" ]] && command -v pg_isready >/dev/null \
 		&& pg_isready -q -h 127.0.0.1 -p 5432; then \
 		export OMK_TEST_POSTGRES_URL='$(PG_DEFAULT_URL)'; \
-	fi; \
+	fi
+
+test: deps
+	@$(USE_LOCAL_PG); \
 	echo "OMK_TEST_POSTGRES_URL=$${OMK_TEST_POSTGRES_URL:-<unset: postgres tests skip>}"; \
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
@@ -33,9 +36,11 @@ demo: deps
 	fi
 
 # Runs every benchmarks/*.py not starting with "_"; all run, then the target
-# fails if any of them failed.
+# fails if any of them failed. PostgreSQL as for `make test`.
 bench: deps
-	@shopt -s nullglob; failed=(); ran=0; \
+	@$(USE_LOCAL_PG); \
+	echo "OMK_TEST_POSTGRES_URL=$${OMK_TEST_POSTGRES_URL:-<unset: postgres benchmarks skip>}"; \
+	shopt -s nullglob; failed=(); ran=0; \
 	for f in benchmarks/*.py; do \
 		case "$$(basename "$$f")" in _*) continue ;; esac; \
 		ran=$$((ran + 1)); \

@@ -10,19 +10,49 @@
     python main.py config validate FILE [--kind device|central]
     python main.py demo [--events N] [--devices D] [--keep-running]
 
-Imports are lazy so that, say, ``central`` never loads the kiosk's GUI toolkit.
+Every command runs in the repo's ``.venv`` (``make deps`` creates it): run by another
+Python, this file starts itself again with ``.venv/bin/python``. ``--debug`` (before the
+command) shows tracebacks for failures that are otherwise one line, e.g. a database that
+cannot be reached. Imports are lazy so that, say, ``central`` never loads the kiosk's
+GUI toolkit.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+from pathlib import Path
+
+VENV = Path(__file__).resolve().parent / ".venv"
+
+
+def _in_project_venv() -> None:
+    """Run under the project's .venv: re-exec with its Python when started by another,
+    or say in one line what to run when there is none."""
+    if Path(sys.prefix).resolve() == VENV.resolve() or os.environ.get("OMK_NO_REEXEC"):
+        return
+    python = VENV / "bin" / "python"
+    if python.exists():
+        os.execv(python, [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
+    try:
+        import uuid_utils  # noqa: F401  (one of the packages only the .venv has)
+    except ImportError:
+        sys.exit(
+            f"error: {VENV} does not exist; run `make deps` (or `make`) in "
+            f"{VENV.parent} first, then `.venv/bin/omnikiosk …` or `python main.py …`"
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="omnikiosk", description=__doc__.split("\n\n")[0])
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        help="tracebacks for failures reported in one line, and Alembic's migration log",
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
 
     central = sub.add_parser(
@@ -62,9 +92,19 @@ def _parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="configuration tools")
     cfsub = config.add_subparsers(dest="config_cmd", required=True)
-    val = cfsub.add_parser("validate", help="check a device or central config file")
+    val = cfsub.add_parser(
+        "validate",
+        help="check a device or central config file",
+        description="Check a device or central config file: every bad key path and its "
+        "problem, exit 2. Which kind the file is, is guessed from its sections ([device], "
+        "[sync] … for a device; [database], [api] … for central) and said; --kind says it.",
+    )
     val.add_argument("file")
-    val.add_argument("--kind", choices=["device", "central"], help="default: guessed from the file")
+    val.add_argument(
+        "--kind",
+        choices=["device", "central"],
+        help="check the file as this kind (default: guessed from its sections, and said)",
+    )
 
     demo = sub.add_parser(
         "demo", help="broker + central + edge daemons with simulated kiosk traffic"
@@ -78,24 +118,38 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    level = getattr(logging, args.log_level)
     logging.basicConfig(
-        level=getattr(logging, args.log_level),
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not args.debug and level == logging.INFO:
+        # "Context impl SQLiteImpl", "setup plugin …": noise on every start
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     from edge_sync.errors import EdgeError
-    from edge_sync.protocol.settings import ConfigError
 
     try:
         return _dispatch(args)
-    except ConfigError as err:
+    except Exception as err:
+        if args.debug or not isinstance(err, _one_line_errors()):
+            raise
         print(f"error: {err}", file=sys.stderr)
-        return 2
-    except EdgeError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 3
+        return 3 if isinstance(err, EdgeError) else 2
     except KeyboardInterrupt:
         return 130
+
+
+def _one_line_errors() -> tuple[type[Exception], ...]:
+    """Failures a person can fix from the message alone: printed without a traceback."""
+    from edge_sync.errors import EdgeError
+    from edge_sync.protocol.settings import ConfigError
+
+    found: list[type[Exception]] = [ConfigError, EdgeError]
+    db = sys.modules.get("central_api.store.db")  # not imported: none of its errors raised
+    if db is not None:
+        found.append(db.DatabaseProblem)
+    return tuple(found)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -154,14 +208,19 @@ def _validate_config(path: str, kind: str | None) -> int:
     """Exit 0 for a good file; a bad one raises ConfigError (printed by ``main``, exit 2)."""
     from central_api.config import CentralConfig
     from edge_sync.config import DeviceConfig
-    from edge_sync.protocol.settings import read_toml, validate_config
+    from edge_sync.protocol.settings import guess_config_kind, read_toml, validate_config
 
-    doc = read_toml(path)
-    kind = kind or ("device" if "device" in doc else "central")
-    validate_config(DeviceConfig if kind == "device" else CentralConfig, doc, path)
+    models = {"device": DeviceConfig, "central": CentralConfig}
+    doc = read_toml(path, allow_empty=False)
+    why = "as asked with --kind"
+    if kind is None:
+        kind, why = guess_config_kind(doc, models, path)
+    print(f"{path}: checking as a {kind} config ({why})", file=sys.stderr)
+    validate_config(models[kind], doc, path)
     print(f"{path}: valid {kind} configuration")
     return 0
 
 
 if __name__ == "__main__":
+    _in_project_venv()
     sys.exit(main())

@@ -99,7 +99,6 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def result(name: str, value: float, op: str, target: float) -> str:
-    line = f"RESULT {name} {value:.3f} target {op} {target}"
-    print(line, flush=True)
-    return line
+def result(name: str, value: float, op: str, target: float) -> None:
+    """Print one RESULT line (``make bench``'s output; each is printed once, when known)."""
+    print(f"RESULT {name} {value:.3f} target {op} {target}", flush=True)

@@ -13,6 +13,9 @@ from .config import CentralConfig
 
 log = logging.getLogger(__name__)
 
+#: how long central waits for the broker at start before it says it cannot reach it
+BROKER_GRACE_S = 3.0
+
 
 def webhook_worker_settings(cfg: CentralConfig) -> Any:
     """The webhook sender's settings from ``[webhooks]``."""
@@ -45,10 +48,11 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
     """Run ingest and/or the HTTP API until SIGTERM/SIGINT. Migrates the database first."""
     from .ingest import Ingestor, default_effects
     from .service import IngestService, tune_gc
-    from .store.db import make_engine, migrate
+    from .store.db import make_engine, migrate, ping
     from .webhook_worker import WebhookWorker
 
     engine = make_engine(cfg.database.url)
+    ping(engine)
     migrate(engine)
     log.info("central: database %s at schema head", engine.url.render_as_string(hide_password=True))
     if role in ("all", "api"):
@@ -62,11 +66,17 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
         effects = default_effects(cfg.ingest.profile_cache_facts)
         service = IngestService(cfg, Ingestor(engine, effects))
         service.start()
-        log.info(
-            "central: ingesting from %s as %s",
-            cfg.broker.broker_url().redacted(),
-            cfg.ingest.client_id,
-        )
+        broker = cfg.broker.broker_url().redacted()
+        log.info("central: ingesting from %s as %s", broker, cfg.ingest.client_id)
+        if not service.link.wait_connected(BROKER_GRACE_S):
+            # Not fatal: devices keep their events until central is back, and the link
+            # keeps retrying; but say once what to check.
+            log.warning(
+                "central: cannot reach the broker at %s (%s); check that it runs and "
+                "[broker] url or OMK_BROKER_URL; ingest keeps retrying",
+                broker,
+                service.link.last_error or "no answer",
+            )
     try:
         if role in ("all", "api"):
             import uvicorn
@@ -98,11 +108,10 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
 
 def print_stats(cfg: CentralConfig, as_json: bool) -> int:
     from .stats import collect_stats, format_stats
-    from .store.db import make_engine, migrate
+    from .store.db import open_existing
 
-    engine = make_engine(cfg.database.url)
+    engine = open_existing(cfg.database.url)  # only reads: never creates a database
     try:
-        migrate(engine)
         stats = collect_stats(engine)
     finally:
         engine.dispose()
@@ -113,10 +122,11 @@ def print_stats(cfg: CentralConfig, as_json: bool) -> int:
 def create_api_key(cfg: CentralConfig, role: str, name: str | None = None) -> int:
     """Create an API key and print it once on stdout (only its hash is stored)."""
     from .api.keys import InvalidKeySpec, create_key
-    from .store.db import make_engine, migrate
+    from .store.db import make_engine, migrate, ping
 
     engine = make_engine(cfg.database.url)
     try:
+        ping(engine)
         migrate(engine)
         new = create_key(engine, role, name)
     except InvalidKeySpec as err:
@@ -135,11 +145,10 @@ def create_api_key(cfg: CentralConfig, role: str, name: str | None = None) -> in
 def revoke_api_key(cfg: CentralConfig, key_id: str) -> int:
     """Revoke an API key by its id; exit 1 when there is no such key or it was revoked."""
     from .api.keys import KeyAlreadyRevoked, KeyNotFound, revoke_key
-    from .store.db import make_engine, migrate
+    from .store.db import open_existing
 
-    engine = make_engine(cfg.database.url)
+    engine = open_existing(cfg.database.url)  # a key to revoke is in an existing database
     try:
-        migrate(engine)
         revoke_key(engine, key_id)
     except (KeyNotFound, KeyAlreadyRevoked) as err:
         print(f"error: {err}", file=sys.stderr)

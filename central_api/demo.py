@@ -1,21 +1,31 @@
-"""``omnikiosk demo``: a broker, central and edge daemons on this machine, with simulated
-kiosk traffic, ending with what central recorded.
+"""``omnikiosk demo``: a broker, central and edge daemons on this machine, simulated
+kiosk traffic, then a shop's and an email service's traffic over the HTTP API; it ends
+with what a marketer would look at: top profiles, the funnel, the webhooks that fired.
 
 Everything runs as separate processes, as in a store, so the demo exercises the same
-paths as production: kiosk API → outbox → MQTT → central → ack.
+paths as production: kiosk API → outbox → MQTT → central → ack, and HTTP → central.
+The online traffic and the report are in ``demo_online`` and ``demo_report``.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
+import random
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import requests
+
+from .demo_hooks import HookReceiver
+from .demo_online import Api, send_online_traffic
+from .demo_report import how_to_section, marketer_report, traffic_section
 
 MAIN = Path(importlib.util.find_spec("main").origin)  # type: ignore[union-attr, arg-type]
 
@@ -26,7 +36,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(what: str, predicate, timeout: float, procs: list[tuple[str, subprocess.Popen]]) -> None:
+Procs = list[tuple[str, subprocess.Popen]]
+
+#: shop customers who never came to a kiosk, and kiosk profiles who are shop customers too
+ONLINE_ONLY_CUSTOMERS = 24
+KIOSK_CUSTOMERS = 14
+
+
+def _wait(what: str, predicate: Callable[[], Any], timeout: float, procs: Procs) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for name, p in procs:
@@ -57,19 +74,7 @@ def _healthy(port: int) -> bool:
         return False
 
 
-def run_demo(
-    events: int = 300, devices: int = 2, keep_running: bool = False, workdir: str = "var/demo"
-) -> int:
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(mosquitto).exists():
-        print("error: mosquitto is not installed (make demo installs it)", file=sys.stderr)
-        return 2
-    root = Path(workdir).resolve()
-    if root.exists():
-        shutil.rmtree(root)
-    (root / "broker").mkdir(parents=True)
-    (root / "logs").mkdir()
-    mqtt_port, api_port = _free_port(), _free_port()
+def _write_configs(root: Path, mqtt_port: int, api_port: int) -> None:
     (root / "broker" / "mosquitto.conf").write_text(
         f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
         f"persistence_location {root / 'broker'}/\nmax_queued_messages 100000\nset_tcp_nodelay true\n"
@@ -81,8 +86,53 @@ def run_demo(
         f'[database]\nurl = "sqlite:///{root / "central.db"}"\n'
         f'[broker]\nurl = "mqtt://127.0.0.1:{mqtt_port}"\n'
         f"[api]\nport = {api_port}\n"
+        # deliver the demo's webhooks within a second of the crossing
+        "[webhooks]\npoll_interval_s = 0.2\nbase_delay_s = 0.5\n"
     )
-    procs: list[tuple[str, subprocess.Popen]] = []
+
+
+def _keys(root: Path) -> dict[str, str]:
+    """An API key per role, made as ``central create-key`` makes them."""
+    from .api.keys import create_key
+    from .store.db import make_engine
+
+    engine = make_engine(f"sqlite:///{root / 'central.db'}")
+    try:
+        return {role: create_key(engine, role, f"demo {role}").key
+                for role in ("admin", "integration", "marketer")}  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def _device_config(root: Path, device: str, mqtt_port: int) -> Path:
+    cfg = root / f"{device}.toml"
+    cfg.write_text(
+        f'[device]\nid = "{device}"\nstore_id = "s001"\ndata_dir = "{root / device}"\n'
+        f'[broker]\nurl = "mqtt://127.0.0.1:{mqtt_port}"\n[sync]\nheartbeat_s = 5.0\n'
+        f'[clock]\nsource = "assume_synced"\n'
+    )
+    return cfg
+
+
+def run_demo(
+    events: int = 300, devices: int = 2, keep_running: bool = False, workdir: str = "var/demo"
+) -> int:
+    from edge_sync.protocol import utcnow
+
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(mosquitto).exists():
+        print("error: mosquitto is not installed (make demo installs it)", file=sys.stderr)
+        return 2
+    root = Path(workdir).resolve()
+    if root.exists():
+        shutil.rmtree(root)
+    (root / "broker").mkdir(parents=True)
+    (root / "logs").mkdir()
+    mqtt_port, api_port = _free_port(), _free_port()
+    _write_configs(root, mqtt_port, api_port)
+    base = f"http://127.0.0.1:{api_port}"
+    procs: Procs = []
+    hooks = HookReceiver()
 
     def spawn(name: str, argv: list[str]) -> subprocess.Popen:
         log = open(root / "logs" / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
@@ -96,74 +146,80 @@ def run_demo(
         _wait("the broker", lambda: _port_open(mqtt_port), 15, procs)
         spawn("central", [*py, "central", "--config", str(root / "central.toml")])
         _wait("central to be healthy", lambda: _healthy(api_port), 60, procs)
-        print(f"broker on 127.0.0.1:{mqtt_port}, central API on http://127.0.0.1:{api_port}")
-        configs = []
-        for i in range(1, devices + 1):
-            device = f"s001-k{i}"
-            cfg = root / f"{device}.toml"
-            cfg.write_text(
-                f'[device]\nid = "{device}"\nstore_id = "s001"\ndata_dir = "{root / device}"\n'
-                f'[broker]\nurl = "mqtt://127.0.0.1:{mqtt_port}"\n[sync]\nheartbeat_s = 5.0\n'
-                f'[clock]\nsource = "assume_synced"\n'
-            )
-            configs.append(cfg)
-            spawn(f"edge-{device}", [*py, "edge", "--config", str(cfg)])
+        print(f"broker on 127.0.0.1:{mqtt_port}, central API on {base}")
+        keys = _keys(root)
+        admin, marketer = Api(base, keys["admin"]), Api(base, keys["marketer"])
+        hooks.start()
+        hook = admin.call("POST", "/api/v1/webhooks", json={"url": hooks.url})
+        hooks.secret = hook["secret"]
+
+        configs = [_device_config(root, f"s001-k{i}", mqtt_port) for i in range(1, devices + 1)]
+        for cfg in configs:
+            spawn(f"edge-{cfg.stem}", [*py, "edge", "--config", str(cfg)])
         sims = [
-            spawn(
-                f"simulate-{cfg.stem}",
-                [
-                    *py,
-                    "edge",
-                    "simulate",
-                    "--config",
-                    str(cfg),
-                    "--count",
-                    str(events),
-                    "--seed",
-                    str(n),
-                ],
-            )
+            spawn(f"simulate-{cfg.stem}", [*py, "edge", "simulate", "--config", str(cfg),
+                                           "--count", str(events), "--seed", str(n)])
             for n, cfg in enumerate(configs)
-        ]
+        ]  # fmt: skip
         for p in sims:
             if p.wait(timeout=300) != 0:
                 raise RuntimeError(f"a simulator failed; see {root / 'logs'}")
         procs[:] = [(n, p) for n, p in procs if p not in sims]
         total = events * devices
         print(f"kiosks enqueued {total} events; waiting for central to store them …")
-        stats_cmd = [
-            *py,
-            "--log-level",
-            "WARNING",
-            "central",
-            "stats",
-            "--config",
-            str(root / "central.toml"),
-        ]
 
         def stored() -> bool:
-            out = subprocess.run([*stats_cmd, "--json"], capture_output=True, check=True)
-            stats = json.loads(out.stdout)
+            stats = admin.call("GET", "/api/v1/stats")
             # Every event stored, and every device has reported its outbox empty.
             return (
-                stats["events_stored"] >= total
+                stats["by_channel"]["kiosk"]["events_stored"] >= total
                 and all(d["queue_depth"] == 0 and d["state"] == "online" for d in stats["devices"])
                 and len(stats["devices"]) == devices
             )
 
         _wait(f"{total} events at central", stored, 120, procs)
+        kiosk_profiles = sorted(p["id"] for p in marketer.all_pages("/api/v1/profiles"))
+        chosen = sorted(random.Random(3).sample(kiosk_profiles,
+                                                min(KIOSK_CUSTOMERS, len(kiosk_profiles))))  # fmt: skip
+        print(
+            f"central holds them ({len(kiosk_profiles)} profiles linked by QR code); the shop "
+            f"and the email service now post {len(chosen) + ONLINE_ONLY_CUSTOMERS} customers' "
+            "events …"
+        )
+        online = send_online_traffic(
+            Api(base, keys["integration"]), admin, chosen, ONLINE_ONLY_CUSTOMERS, utcnow()
+        )
+
+        def settled() -> bool:
+            left = admin.all_pages(f"/api/v1/webhooks/{hook['id']}/deliveries")
+            return all(d["status"] != "pending" for d in left) and len(hooks.got()) >= sum(
+                d["status"] == "delivered" for d in left
+            )
+
+        _wait("the webhooks to be delivered", settled, 60, procs)
+        stats_cmd = [*py, "--log-level", "WARNING", "central", "stats",
+                     "--config", str(root / "central.toml")]  # fmt: skip
         print(subprocess.run(stats_cmd, capture_output=True, text=True, check=True).stdout)
+        print("\n".join(traffic_section(total, devices, online)) + "\n")
+        seen = dict.fromkeys(kiosk_profiles, "kiosk")
+        for survivor, merged in online.merged.items():
+            seen[survivor] = seen[merged] = "kiosk + online"
+        for p in marketer.all_pages("/api/v1/profiles"):
+            seen.setdefault(p["id"], "online")
+        print(marketer_report(marketer, admin, hook["id"], hooks.got(), hooks.url, seen))
+        print("\n".join(how_to_section(base, keys["marketer"], keep_running)))
         if keep_running:
-            print(f"running; logs in {root / 'logs'}. Ctrl-C to stop.")
+            print(f"\nrunning; logs in {root / 'logs'}. Ctrl-C to stop.")
             while all(p.poll() is None for _, p in procs):
                 time.sleep(1)
         return 0
-    except (RuntimeError, subprocess.SubprocessError) as err:
+    except (RuntimeError, subprocess.SubprocessError, requests.RequestException) as err:
         print(f"demo failed: {err}\nlogs: {root / 'logs'}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
     finally:
+        hooks.stop()
         # One at a time, last started first: devices say goodbye while central and the
         # broker are still there to hear it.
         for _, p in reversed(procs):

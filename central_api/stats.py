@@ -1,7 +1,10 @@
 """``python main.py central stats``: what central has ingested, and how each device is doing.
 
 ``collect_stats`` returns plain JSON-ready values (timestamps as RFC 3339 strings) so the
-CLI's ``--json`` can dump the dict as it is.
+CLI's ``--json`` can dump the dict as it is. Events arrive on two channels: ``kiosk``
+(MQTT batches from the devices) and ``online`` (``POST /api/v1/events``). Each total is
+the sum of its channels, and ``dead_letters`` is the sum of its reasons: both are counted
+from the dead-letter rows themselves.
 """
 
 from __future__ import annotations
@@ -9,11 +12,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from central_api.domain.counters import read_device_type_counts, read_ingest_counters
+from central_api.domain.counters import (
+    CHANNELS,
+    read_dead_letters,
+    read_device_type_counts,
+    read_ingest_counters,
+    read_online_counters,
+)
 from central_api.domain.devices import DEFAULT_HEARTBEAT_INTERVAL_S, list_devices
-from central_api.store.tables import dead_letters
+from central_api.store.tables import COUNTER_NAMES
 from edge_sync.protocol import format_ts, utcnow
 
 _DEVICE_FIELDS = (
@@ -48,15 +57,8 @@ def collect_stats(
 ) -> dict[str, Any]:
     now = now or utcnow()
     with engine.connect() as conn:
-        counters = read_ingest_counters(conn)
-        by_reason = {
-            r.reason: r.n
-            for r in conn.execute(
-                select(dead_letters.c.reason, func.count().label("n"))
-                .group_by(dead_letters.c.reason)
-                .order_by(dead_letters.c.reason)
-            )
-        }
+        counters = read_ingest_counters(conn) | read_online_counters(conn)
+        dead = read_dead_letters(conn)
         per_type = read_device_type_counts(conn)
         devs = list_devices(conn, now, heartbeat_interval_s)
     devices_out = []
@@ -68,13 +70,31 @@ def collect_stats(
     states: dict[str, int] = {}
     for d in devs:
         states[d["health"]] = states.get(d["health"], 0) + 1
+    channels: dict[str, dict[str, Any]] = {
+        # every ingest counter but dead_letters, which is counted from the rows below
+        "kiosk": {name: counters[name] for name in COUNTER_NAMES if name != "dead_letters"},
+        "online": {
+            "requests": counters["online_requests"],
+            "events_stored": counters["online_events_stored"],
+            "duplicates_ignored": counters["online_duplicates_ignored"],
+        },
+    }
+    by_reason: dict[str, int] = {}
+    for channel in CHANNELS:
+        reasons = dead[channel]
+        channels[channel]["dead_letters"] = sum(reasons.values())
+        channels[channel]["dead_letters_by_reason"] = reasons
+        for reason, n in reasons.items():
+            by_reason[reason] = by_reason.get(reason, 0) + n
     return {
         "generated_at": format_ts(now),
-        "events_stored": counters["events_stored"],
-        "duplicates_ignored": counters["duplicates_ignored"],
-        "dead_letters": counters["dead_letters"],
-        "dead_letters_by_reason": by_reason,
+        "events_stored": sum(c["events_stored"] for c in channels.values()),
+        "duplicates_ignored": sum(c["duplicates_ignored"] for c in channels.values()),
+        "dead_letters": sum(by_reason.values()),
+        "dead_letters_by_reason": dict(sorted(by_reason.items())),
+        # MQTT messages received (kiosk); online requests are in by_channel
         "messages": counters["messages"],
+        "by_channel": channels,
         "devices_by_health": dict(sorted(states.items())),
         "devices": devices_out,
         "events_by_device_type": per_type,
@@ -96,16 +116,25 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 def format_stats(d: dict[str, Any]) -> str:
     """A plain-text report of ``collect_stats``' result."""
     lines = [f"central ingest stats at {d['generated_at']}", ""]
-    totals = [
-        ("messages received", d["messages"]),
-        ("events stored", d["events_stored"]),
-        ("duplicates ignored", d["duplicates_ignored"]),
-        ("dead letters", d["dead_letters"]),
+    kiosk, online = d["by_channel"]["kiosk"], d["by_channel"]["online"]
+    received = kiosk["messages"] + online["requests"]
+    rows = [
+        ["", "KIOSK", "ONLINE", "TOTAL"],
+        ["messages / requests", _n(kiosk["messages"]), _n(online["requests"]), _n(received)],
     ]
-    width = max(len(_n(v)) for _, v in totals)
-    lines += [f"  {label:<20}{_n(v):>{width}}" for label, v in totals]
+    for label, key in (
+        ("events stored", "events_stored"),
+        ("duplicates ignored", "duplicates_ignored"),
+        ("dead letters", "dead_letters"),
+    ):
+        rows.append([label, _n(kiosk[key]), _n(online[key]), _n(d[key])])
     for reason, n in d["dead_letters_by_reason"].items():
-        lines.append(f"    {reason:<18}{_n(n):>{width}}")
+        by_channel = (c["dead_letters_by_reason"].get(reason, 0) for c in (kiosk, online))
+        rows.append([f"  {reason}", *(_n(x) for x in by_channel), _n(n)])
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        numbers = "".join(f"  {v:>{w}}" for v, w in zip(r[1:], widths[1:], strict=True))
+        lines.append(f"  {r[0]:<{widths[0]}}{numbers}".rstrip())
     devs = d["devices"]
     health = ", ".join(f"{n} {h}" for h, n in d["devices_by_health"].items()) or "none"
     lines += ["", f"devices: {len(devs)} ({health})"]

@@ -1,8 +1,8 @@
 """Where an event's time fields come from: boot id, monotonic clock, and NTP sync state.
 
 ``clock_synced`` tells central whether ``occurred_at`` can be trusted as is; a device
-whose clock is not synchronised marks its events and central corrects them with the
-device's measured offset (ARCHITECTURE.md, "Time").
+whose clock is not synchronised marks its events so (docs/architecture.md, "Events":
+central is to correct them by the device's measured offset, which is not built yet).
 """
 
 from __future__ import annotations

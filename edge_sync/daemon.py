@@ -1,6 +1,6 @@
 """The sync daemon: drains the outbox to central over MQTT and reports the device's health.
 
-Rules that keep delivery exactly-once in effect (ARCHITECTURE.md, "Events"):
+Rules that keep delivery exactly-once in effect (docs/architecture.md, "Events"):
 
 * an event leaves the outbox only when central's ack (or rejection) names its seq;
 * whatever is not acked within the ack timeout, or was in flight when the link

@@ -1,7 +1,11 @@
 """Per-device, per-type event counters and central's ingest counters.
 
 Both are bumped only in the transaction that stores the events, and only for events
-whose insert was new, so a resent batch never counts twice.
+whose insert was new, so a resent batch never counts twice. Online events (HTTP) have
+their own counter names, bumped in the transaction that stores them.
+
+Dead letters are not counted here: ``read_dead_letters`` counts the stored rows, by
+reason and channel, so the total cannot drift from what the table holds.
 """
 
 from __future__ import annotations
@@ -10,10 +14,15 @@ from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, case, func, select
 
 from central_api.store.sql import add_counts
-from central_api.store.tables import COUNTER_NAMES, device_type_counts, ingest_counters
+from central_api.store.tables import (
+    COUNTER_NAMES,
+    dead_letters,
+    device_type_counts,
+    ingest_counters,
+)
 from edge_sync.protocol import ValidEvent
 
 
@@ -43,10 +52,56 @@ def add_ingest_counters(conn: Connection, deltas: Mapping[str, int]) -> None:
     )
 
 
-def read_ingest_counters(conn: Connection) -> dict[str, int]:
-    out = dict.fromkeys(COUNTER_NAMES, 0)
-    out.update({r.name: r.value for r in conn.execute(select(ingest_counters))})
+#: ingest counter names for events that arrived over HTTP (``POST /api/v1/events``)
+ONLINE_COUNTER_NAMES = ("online_requests", "online_events_stored", "online_duplicates_ignored")
+
+#: the ``topic`` column of dead letters from ``POST /api/v1/events``; every other dead
+#: letter arrived over MQTT
+ONLINE_DEAD_LETTER_TOPIC = "http:/api/v1/events"
+
+CHANNELS = ("kiosk", "online")
+
+
+def count_online_request(conn: Connection, stored: int, duplicates: int) -> None:
+    """One ``POST /api/v1/events`` request's events, in the transaction that stored them."""
+    add_ingest_counters(
+        conn,
+        {"online_requests": 1, "online_events_stored": stored,
+         "online_duplicates_ignored": duplicates},
+    )  # fmt: skip
+
+
+def read_dead_letters(conn: Connection) -> dict[str, dict[str, int]]:
+    """Stored dead-letter rows: ``{channel: {reason: n}}`` for both channels."""
+    channel = case(
+        (dead_letters.c.topic == ONLINE_DEAD_LETTER_TOPIC, "online"), else_="kiosk"
+    ).label("channel")
+    q = (
+        select(channel, dead_letters.c.reason, func.count().label("n"))
+        .group_by(channel, dead_letters.c.reason)
+        .order_by(channel, dead_letters.c.reason)
+    )
+    out: dict[str, dict[str, int]] = {c: {} for c in CHANNELS}
+    for r in conn.execute(q):
+        out[r.channel][r.reason] = r.n
     return out
+
+
+def _read_counters(conn: Connection, names: tuple[str, ...]) -> dict[str, int]:
+    out = dict.fromkeys(names, 0)
+    q = select(ingest_counters).where(ingest_counters.c.name.in_(names))
+    out.update({r.name: r.value for r in conn.execute(q)})
+    return out
+
+
+def read_ingest_counters(conn: Connection) -> dict[str, int]:
+    """The MQTT ingest's counters (``COUNTER_NAMES``)."""
+    return _read_counters(conn, COUNTER_NAMES)
+
+
+def read_online_counters(conn: Connection) -> dict[str, int]:
+    """The counters of ``POST /api/v1/events`` (``ONLINE_COUNTER_NAMES``)."""
+    return _read_counters(conn, ONLINE_COUNTER_NAMES)
 
 
 def read_device_type_counts(conn: Connection) -> dict[str, dict[str, int]]:

@@ -1,6 +1,6 @@
 """Profiles and identity: aliases, kiosk sessions linked by a signed token, merges, erasure.
 
-Rules (the architecture, "Identity"):
+Rules (docs/architecture.md, "Central"):
 
 * a kiosk session becomes part of a profile when a ``visit.linked`` event names it;
   that session's earlier (and later) events count for the profile;

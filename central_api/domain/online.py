@@ -26,10 +26,11 @@ from ..store.db import write_transaction
 from ..store.dead_letters import dead_letter_row, insert_dead_letters
 from ..store.profile_tables import online_events, order_events, orders, profile_aliases
 from ..store.sql import insert_for, insert_ignore, lock_keys
+from .counters import ONLINE_DEAD_LETTER_TOPIC, count_online_request
 from .identity import attach, live_profile, resolve_alias
 from .profile_effects import ActiveRules, recompute_all, record_consent
 
-SOURCE_TOPIC = "http:/api/v1/events"
+SOURCE_TOPIC = ONLINE_DEAD_LETTER_TOPIC
 MAX_EVENTS_PER_REQUEST = 1000
 
 
@@ -144,6 +145,7 @@ def ingest_online(
             result.accepted.append(ev.id)
             touched |= _link(conn, ev, data)
         recompute_all(conn, touched, active, received_at)
+        count_online_request(conn, len(result.accepted), len(result.duplicates))
     return result
 
 

@@ -6,7 +6,7 @@ network. One module per topic kind (``events``, ``status``, ``heartbeat``,
 ``cmd_result``) holds that kind's limits and dead letters; ``core`` dispatches to them
 and writes the result; ``group`` says how each message's end is counted.
 
-Exactly once in effect (ARCHITECTURE.md, "Events"): an event is inserted under unique
+Exactly once in effect (docs/architecture.md, "Events"): an event is inserted under unique
 keys on ``(device_id, seq)`` and ``id``; its effects run in the same transaction and only
 when the insert was new; the ack is published only after the commit. A resent batch is
 acked again and counted as duplicates, never applied twice.

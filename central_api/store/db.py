@@ -18,6 +18,7 @@ from alembic.config import Config
 from pydantic_core import PydanticSerializationError, to_json
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -29,6 +30,82 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 _MIGRATE_LOCK_KEY = 0x6F6D6B  # "omk"
 
 _WRITE_OPTION = "omk_write"
+
+
+class DatabaseProblem(Exception):
+    """A database central cannot use, said in one line with what to check (the CLI
+    prints it without a traceback)."""
+
+
+class DatabaseUnreachable(DatabaseProblem):
+    """Connecting failed: the server is down, the address or credentials are wrong."""
+
+
+class DatabaseMissing(DatabaseProblem):
+    """A command that only reads was pointed at a database that does not exist (or holds
+    no central schema, or an older one); it is never created for it."""
+
+
+def _where(engine_or_url: Engine | str) -> str:
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
+    return url.render_as_string(hide_password=True)
+
+
+def ping(engine: Engine) -> None:
+    """Connect once, so that a database that cannot be reached is one clear error
+    (``DatabaseUnreachable``) before any work starts."""
+    try:
+        with engine.connect():
+            pass
+    except (OperationalError, InterfaceError) as err:
+        reason = str(err.orig or err).strip().splitlines()[0]
+        check = (
+            "check that PostgreSQL runs and accepts connections there"
+            if engine.dialect.name == "postgresql"
+            else "check that the file and its folder are readable and writable"
+        )
+        raise DatabaseUnreachable(
+            f"cannot connect to the database {_where(engine)}: {reason}; {check}, "
+            "and [database] url in the config or OMK_DATABASE_URL"
+        ) from err
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def open_existing(url: str) -> Engine:
+    """An engine for commands that only read: the database must exist and be at the
+    schema this code needs. Nothing is created, not even a folder, so a mistyped path is
+    an error (``DatabaseMissing``), not an empty database reporting zeros."""
+    u = make_url(url)
+    path = u.database if u.get_backend_name() == "sqlite" else None
+    if path and path != ":memory:" and not path.startswith("file:") and not Path(path).is_file():
+        raise DatabaseMissing(
+            f"no central database at {u.database} ({_where(url)}); check --config, "
+            "[database] url or OMK_DATABASE_URL (central creates it when it first starts)"
+        )
+    engine = make_engine(url)
+    try:
+        ping(engine)
+        have, need = current_revision(engine), head_revision()
+    except BaseException:
+        engine.dispose()
+        raise
+    if have != need:
+        engine.dispose()
+        if have is None:
+            raise DatabaseMissing(
+                f"{_where(url)} holds no central database; check [database] url or "
+                "OMK_DATABASE_URL (central creates its tables when it first starts)"
+            )
+        raise DatabaseMissing(
+            f"{_where(url)} is at schema {have}, this version needs {need}: start central "
+            "once to migrate it"
+        )
+    return engine
 
 
 def json_text(value: Any) -> str:

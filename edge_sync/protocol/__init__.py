@@ -1,4 +1,4 @@
-"""The wire contract between store devices and central (ARCHITECTURE.md).
+"""The wire contract between store devices and central (docs/architecture.md).
 
 Central imports this package and nothing else from the device side.
 """

@@ -1,4 +1,4 @@
-"""The event envelope, batches, acks, and device status messages (ARCHITECTURE.md)."""
+"""The event envelope, batches, acks, and device status messages (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -7,8 +7,10 @@ produces a ``ConfigError`` whose lines name the key path and the problem, e.g.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -117,15 +119,72 @@ def validate_config(model: type[M], doc: dict[str, Any], source: str) -> M:
         raise ConfigError(source, _problems(err)) from None
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
+def read_toml(path: str | Path, allow_empty: bool = True) -> dict[str, Any]:
+    """A TOML file as a dict. ``allow_empty=False``: a file with no keys is an error (a
+    checker must not call a blank or truncated file valid)."""
     p = Path(path)
     try:
         with p.open("rb") as fh:
-            return tomllib.load(fh)
+            doc = tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(str(p), [("(file)", "no such file")]) from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(str(p), [("(syntax)", str(err))]) from None
+    if not doc and not allow_empty:
+        raise ConfigError(
+            str(p),
+            [
+                (
+                    "(file)",
+                    "the file is empty: no sections or keys to tell a device config from a central one, and nothing to check",
+                )
+            ],
+        )
+    return doc
+
+
+def _sections(names: list[str]) -> str:
+    return ", ".join(f"[{n}]" for n in names)
+
+
+def guess_config_kind(
+    doc: dict[str, Any], models: Mapping[str, type[BaseModel]], source: str
+) -> tuple[str, str]:
+    """Which of ``models`` (kind → config model) a file is, and why, from its top-level
+    keys: those only one kind has, then near misses of them (``[devise]`` is a device
+    file with a typo, not a central one). ``ConfigError`` when the keys do not tell."""
+    own = {
+        kind: set(model.model_fields)
+        - set().union(*(set(m.model_fields) for k, m in models.items() if k != kind))
+        for kind, model in models.items()
+    }
+    scores: dict[str, list[str]] = {kind: sorted(set(doc) & keys) for kind, keys in own.items()}
+    found = {kind: keys for kind, keys in scores.items() if keys}
+    if len(found) == 1:
+        kind, keys = next(iter(found.items()))
+        return kind, f"guessed from {_sections(keys)}; --kind to say otherwise"
+    if not found:
+        near = {
+            kind: [
+                f"[{key}] (close to [{match[0]}])"
+                for key in sorted(doc)
+                if (match := difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.7))
+            ]
+            for kind, keys in own.items()
+        }
+        near = {kind: keys for kind, keys in near.items() if keys}
+        if len(near) == 1:
+            kind, keys = next(iter(near.items()))
+            return kind, f"guessed from {', '.join(keys)}; --kind to say otherwise"
+    kinds = " or ".join(models)
+    what = (
+        "sections of both kinds: " + "; ".join(f"{k} {_sections(v)}" for k, v in found.items())
+        if found
+        else "no section only one kind has"
+    )
+    raise ConfigError(
+        source, [("(kind)", f"cannot tell whether this is a {kinds} config ({what}); pass --kind")]
+    )
 
 
 def load_config(

@@ -1,4 +1,4 @@
-"""MQTT topic names (ARCHITECTURE.md, "Wire protocol").
+"""MQTT topic names (docs/architecture.md, "Wire protocol").
 
 Store and device ids are restricted to ``[a-z0-9_-]`` (see ``ids.IDENT_PATTERN``) so a
 topic level can never contain ``/``, ``+`` or ``#``.

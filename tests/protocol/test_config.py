@@ -106,3 +106,57 @@ def test_webhook_settings_reach_the_worker_and_bad_ones_are_named(tmp_path):
         load_central_config(bad)
     paths = [p for p, _ in exc.value.problems]
     assert paths == ["webhooks.max_attempts", "webhooks.retries"]
+
+
+def test_config_validate_refuses_an_empty_file(tmp_path):
+    for text in ("", "# only a comment\n\n"):
+        p = tmp_path / "empty.toml"
+        p.write_text(text)
+        r = run_cli("config", "validate", str(p))
+        assert r.returncode == 2, r.stdout
+        assert "the file is empty" in r.stderr and "valid" not in r.stdout
+        r = run_cli("config", "validate", "--kind", "central", str(p))
+        assert r.returncode == 2 and "the file is empty" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "why"),
+    [
+        ('[device]\nid = "k1"\nstore_id = "s1"\n', "device", "[device]"),
+        ("[sync]\nheartbeat_s = 5.0\n", "device", "[sync]"),
+        ("[api]\nport = 8081\n[broker]\nurl = 'mqtt://h'\n", "central", "[api]"),
+        # a misspelled header is a device file with a typo, not a central file
+        ('[devise]\nid = "k1"\nstore_id = "s1"\n', "device", "[devise] (close to [device])"),
+        ("[databse]\nurl = 'sqlite:///x.db'\n", "central", "[databse] (close to [database])"),
+    ],
+)
+def test_config_validate_says_which_kind_it_guessed_and_why(tmp_path, text, kind, why):
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    r = run_cli("config", "validate", str(p))
+    line = next(ln for ln in r.stderr.splitlines() if "checking as a" in ln)
+    assert f"checking as a {kind} config (guessed from" in line and why in line, r.stderr
+    if "[devise]" in why:
+        assert r.returncode == 2
+        assert "device: Field required" in r.stderr
+        assert "devise: unknown key (not allowed here)" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "text", ["[broker]\nurl = 'mqtt://h'\n", '[device]\nid = "k"\nstore_id = "s"\n[api]\nport=1\n']
+)
+def test_config_validate_asks_for_kind_when_the_file_does_not_tell(tmp_path, text):
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    r = run_cli("config", "validate", str(p))
+    assert r.returncode == 2 and "cannot tell whether this is a device or central" in r.stderr
+    assert "--kind" in r.stderr
+    r = run_cli("config", "validate", "--kind", "central", str(p))
+    assert "checking as a central config (as asked with --kind)" in r.stderr
+    assert r.returncode == (0 if "[device]" not in text else 2), r.stderr
+
+
+def test_config_validate_documents_kind():
+    r = run_cli("config", "validate", "--help")
+    assert r.returncode == 0 and "--kind {device,central}" in r.stdout
+    assert "--kind" in (ROOT / "README.md").read_text()
