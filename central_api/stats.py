@@ -43,6 +43,7 @@ _DEVICE_FIELDS = (
     "disk_free_bytes",
     "clock_synced",
     "db_recovered",
+    "heartbeat_s",
 )
 
 

@@ -88,7 +88,7 @@ def _conflict(err: rules_store.RulesConflict) -> ApiError:
 
 
 class RulesOut(BaseModel):
-    version: str = Field(examples=["2026.1"])
+    version: str = Field(examples=["2026.2"])
     #: "builtin" until a rules file has been stored
     source: Literal["stored", "builtin"]
     text: str

@@ -270,15 +270,16 @@ def run_import(database_url: str, path: str) -> int:
 
     from edge_sync.protocol import utcnow
 
-    from ..store.db import make_engine, migrate
+    from ..store.db import open_existing
 
     file = Path(path)
     if not file.is_file():
         print(f"error: {path}: no such file", file=sys.stderr)
         return 2
-    engine = make_engine(database_url)
+    # central creates and migrates its database; an import into a mistyped path must
+    # not make an empty one
+    engine = open_existing(database_url)
     try:
-        migrate(engine)
         with engine.connect() as conn:
             rules = active_rules(conn).scoring
         # disable=None: a bar on a terminal, nothing on a pipe or a log file

@@ -8,7 +8,6 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -161,7 +160,7 @@ class Status(BaseModel):
     version: Text64 | None = None
     config_version: Count | None = None
     boot_id: Text64 | None = None
-    at: AwareDatetime | None = None
+    at: Rfc3339Time | None = None
     #: what the device did with a corrupt outbox file (``MAX_DB_RECOVERED_*`` bound it)
     db_recovered: dict[str, Any] | None = None
 
@@ -169,7 +168,7 @@ class Status(BaseModel):
 class Heartbeat(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    at: AwareDatetime
+    at: Rfc3339Time
     boot_id: Text64 | None = None
     version: Text64 | None = None
     config_version: Count | None = None

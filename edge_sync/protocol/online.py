@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from .envelope import ShortId, TypeName, UuidText
+from .envelope import TypeName, UuidText
+from .ids import SEQ_MAX
 from .schemas import ConsentRecorded, EventType, Priority, RefId, Registry, _Data
 from .timefmt import Rfc3339Time
 
@@ -40,7 +41,7 @@ class WebVisited(_Data):
 
 class CartUpdated(_Data):
     cart_id: RefId
-    items: int = Field(ge=0)
+    items: int = Field(ge=0, le=SEQ_MAX)
     value: Money
 
 
@@ -52,7 +53,7 @@ class CheckoutStarted(_Data):
 class OrderPlaced(_Data):
     order_id: RefId
     value: Money
-    items: int = Field(ge=1)
+    items: int = Field(ge=1, le=SEQ_MAX)
     #: click-and-collect: the store the customer will pick up in
     pickup_store_id: RefId | None = None
     cart_id: RefId | None = None
@@ -79,6 +80,11 @@ ONLINE_REGISTRY = Registry(
 )
 
 
+#: envelope text as PostgreSQL can store it: no NUL (central's text check says so first,
+#: with its own message; the pattern makes OpenAPI promise no more than is accepted)
+EnvelopeText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+
+
 class OnlineEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -88,10 +94,10 @@ class OnlineEvent(BaseModel):
     occurred_at: Rfc3339Time
     channel: Literal["email", "web", "app", "pos"]
     #: the sending system, e.g. "esp" or "shop"
-    source: ShortId
+    source: EnvelopeText
     customer_id: RefId | None = None
     email_sha256: Sha256 | None = None
-    session_id: ShortId | None = None
+    session_id: EnvelopeText | None = None
     data: dict[str, Any]
 
     @model_validator(mode="after")

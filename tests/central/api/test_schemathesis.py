@@ -157,10 +157,10 @@ def _with_key(case: Any) -> None:
         case.headers["Authorization"] = "Bearer " + _KEYS[header.removeprefix(_ROLE_KEY)]
 
 
-@schemathesis.serializer("application/toml")
-def _toml_text(ctx: Any, value: Any) -> bytes:
-    """A rules file is sent as its text; anything else (negative cases) as JSON, which
-    is not a rules file either."""
+@schemathesis.serializer("application/toml", "text/csv")
+def _file_text(ctx: Any, value: Any) -> bytes:
+    """A rules file or a CSV is sent as its text; anything else (negative cases) as
+    JSON, which is neither."""
     if isinstance(value, bytes):
         return value
     text = value if isinstance(value, str) else json.dumps(value)
@@ -189,7 +189,11 @@ def _as_issued(case: Any) -> None:
         positions = {
             "/api/v1/keys": ("keys", [at, f"{n:016x}"[-16:]]),
             "/api/v1/devices": ("devices", [f"s{n % 97}", f"s{n % 97}-k{n % 7}"]),
-            "/api/v1/profiles": ("profiles", [f"p-{n:x}"]),
+            "/api/v1/profiles": (
+                ("profiles", [f"p-{n:x}"])
+                if query.get("sort", "id") == "id"
+                else (f"profiles:{query['sort']}", [1 - n % 3, (n % 2000) / 7 - 140, f"p-{n:x}"])
+            ),
             "/api/v1/webhooks": ("webhooks", [1 + n % BIGINT_MAX]),
             "/api/v1/webhooks/{webhook_id}/deliveries": (
                 f"deliveries:{(case.path_parameters or {}).get('webhook_id')}:"
@@ -201,6 +205,9 @@ def _as_issued(case: Any) -> None:
         case.query = {**query, "cursor": encode_cursor(listing, position)}
     if path in ("/api/v1/rules", "/api/v1/rules/dry-run") and case.method.upper() != "GET":
         case.body = default_rules_text()
+    if path == "/api/v1/profiles/attributes:import":
+        # a CSV's header and rows are a grammar JSON Schema cannot state
+        case.body = f"customer_id,segment,distance_km\nC-{_digest(case.body) % 1000},loyal,3.5\n"
     if path == "/api/v1/profiles" and query.get("lifecycle_stage") is not None:
         # the stages are the active rules' (PUT /rules changes them), not a fixed enum
         stages = sorted({t.stage for t in default_rules().thresholds if t.stage})

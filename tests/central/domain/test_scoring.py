@@ -44,7 +44,7 @@ def test_a_line_per_matching_rule() -> None:
         ("web.order", 25, "web"),
         ("web.big_order", 10, "web"),
     ]
-    assert all(ln.rules_version == "2026.1" and ln.occurred_at == f.occurred_at for ln in ledger)
+    assert all(ln.rules_version == "2026.2" and ln.occurred_at == f.occurred_at for ln in ledger)
 
 
 def test_other_event_types_earn_nothing() -> None:

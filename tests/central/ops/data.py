@@ -90,7 +90,7 @@ def rules_text(
     version: str, *, mql: int = 40, sql: int = 80, half_life_days: float = 30.0, extra: str = ""
 ) -> str:
     """The default rules file with another version, thresholds, half-life and extra text."""
-    text = default_rules_text().replace('version = "2026.1"', f'version = "{version}"')
+    text = default_rules_text().replace('version = "2026.2"', f'version = "{version}"')
     text = text.replace("score_at_least = 40", f"score_at_least = {mql}")
     text = text.replace("score_at_least = 80", f"score_at_least = {sql}")
     text = text.replace("half_life_days = 30.0", f"half_life_days = {half_life_days}")

@@ -33,7 +33,7 @@ def test_the_builtin_rules_are_active_until_a_file_is_stored(
     r = client.get("/api/v1/rules", headers=bearer(keys.marketer))
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["source"] == "builtin" and body["version"] == "2026.1"
+    assert body["source"] == "builtin" and body["version"] == "2026.2"
     assert body["text"] == default_rules_text() and body["activated_at"] is None
 
 
@@ -46,7 +46,7 @@ def test_dry_run_numbers_are_what_going_live_does(
     )
     assert hook.status_code == 201, hook.text
     # Lower thresholds, faster decay (so some profiles cross again), and a new threshold.
-    text = rules_text("2026.2", mql=30, sql=55, half_life_days=7.0, extra=HOT)
+    text = rules_text("2026.3", mql=30, sql=55, half_life_days=7.0, extra=HOT)
     with engine.connect() as conn:
         before = crossing_counts(conn)
     before_keys = crossing_keys(engine, {"mql", "sql", "hot"})
@@ -55,7 +55,7 @@ def test_dry_run_numbers_are_what_going_live_does(
     r = dry_run(client, keys.admin, text)
     assert r.status_code == 200, r.text
     dry = r.json()
-    assert dry["active_version"] == "2026.1" and dry["version"] == "2026.2"
+    assert dry["active_version"] == "2026.2" and dry["version"] == "2026.3"
     assert dry["profiles"] == sum(1 for i in range(len(ids)) if i % 6 != 5)
     rows = {t["threshold_id"]: t for t in dry["thresholds"]}
     assert set(rows) == {"mql", "sql", "hot"}
@@ -65,12 +65,12 @@ def test_dry_run_numbers_are_what_going_live_does(
     assert rows["mql"]["newly_crossing"] > 0 and rows["hot"]["would_cross"] > 0
     assert any(row["fires"] > row["would_cross"] for row in rows.values()), "no re-crossing"
     with engine.connect() as conn:  # nothing stored by a dry run
-        assert active_rules(conn).scoring.version == "2026.1"
+        assert active_rules(conn).scoring.version == "2026.2"
 
     r = put_rules(client, keys.admin, text)
     assert r.status_code == 200, r.text
     live = r.json()
-    assert live["version"] == "2026.2" and live["previous_version"] == "2026.1"
+    assert live["version"] == "2026.3" and live["previous_version"] == "2026.2"
     assert live["changed"] is True and live["rederived_profiles"] == len(ids)
     with engine.connect() as conn:
         after = crossing_counts(conn)
@@ -83,13 +83,13 @@ def test_dry_run_numbers_are_what_going_live_does(
     assert {t["threshold_id"]: (t["profiles"], t["crossings"]) for t in live["thresholds"]} == {
         tid: (row["would_cross"], row["fires"]) for tid, row in rows.items()
     }
-    assert versions == {"2026.2"} and prof_versions == {"2026.2"}
+    assert versions == {"2026.3"} and prof_versions == {"2026.3"}
     # Crossings the new rules create are announced (and only those): the outbox hook.
     assert queued == crossing_keys(engine, {"mql", "sql", "hot"}) - before_keys
     assert queued
 
     r = client.get("/api/v1/rules", headers=bearer(keys.admin))
-    assert r.json()["version"] == "2026.2" and r.json()["text"] == text
+    assert r.json()["version"] == "2026.3" and r.json()["text"] == text
     assert r.json()["source"] == "stored" and r.json()["created_by"]
 
 
@@ -99,7 +99,7 @@ def test_every_process_uses_the_new_rules_from_its_next_transaction(
     other = make_engine(db_url)  # another central process's engine
     try:
         with other.connect() as conn:
-            assert active_rules(conn).scoring.version == "2026.1"
+            assert active_rules(conn).scoring.version == "2026.2"
         assert put_rules(client, keys.admin, rules_text("v-next", extra=HOT)).status_code == 200
         with other.connect() as conn:
             assert active_rules(conn).scoring.version == "v-next"
@@ -132,7 +132,7 @@ def test_same_version_with_other_rules_is_a_conflict(
         assert r.json()["type"] == "urn:omnikiosk:problem:rules-version-conflict"
         assert "t-1" in r.json()["detail"]
     # The built-in default's version is taken too.
-    assert put_rules(client, keys.admin, rules_text("2026.1", mql=35)).status_code == 409
+    assert put_rules(client, keys.admin, rules_text("2026.2", mql=35)).status_code == 409
     # The same rules with other comments: the same version, nothing changes.
     ingest(engine, [order("C1", 1, 0)])
     again = put_rules(client, keys.admin, "# reformatted\n" + first)
@@ -143,7 +143,7 @@ def test_same_version_with_other_rules_is_a_conflict(
     assert back.status_code == 200 and back.json()["changed"] is True
     assert back.json()["rederived_profiles"] == 1
     with engine.connect() as conn:
-        assert active_rules(conn).scoring.version == "2026.1"
+        assert active_rules(conn).scoring.version == "2026.2"
         assert conn.execute(select(func.count()).select_from(score_ledger)).scalar() == 0
 
 
@@ -178,7 +178,7 @@ def test_going_live_without_waiting_answers_at_once_and_finishes_in_the_backgrou
     client: TestClient, keys: Keys, engine: Engine
 ) -> None:
     ids = crowd(engine, 48)
-    text = rules_text("2026.2", mql=30, sql=55, half_life_days=7.0, extra=HOT)
+    text = rules_text("2026.3", mql=30, sql=55, half_life_days=7.0, extra=HOT)
     expected = {
         t["threshold_id"]: t for t in dry_run(client, keys.admin, text).json()["thresholds"]
     }
@@ -192,7 +192,7 @@ def test_going_live_without_waiting_answers_at_once_and_finishes_in_the_backgrou
     )
     assert r.status_code == 202, r.text
     body = r.json()
-    assert body["version"] == "2026.2" and body["changed"] is True
+    assert body["version"] == "2026.3" and body["changed"] is True
     assert body["rederived_profiles"] == 0
     assert 0 <= body["stale_profiles"] <= len(ids)
     assert body["complete"] is (body["stale_profiles"] == 0)
@@ -204,7 +204,7 @@ def test_going_live_without_waiting_answers_at_once_and_finishes_in_the_backgrou
 
     wait_for(lambda: stale() == 0, timeout=60, message="every profile re-derived")
     wait_for(
-        lambda: not any(t.name == "rederive-2026.2" for t in threading.enumerate()),
+        lambda: not any(t.name == "rederive-2026.3" for t in threading.enumerate()),
         timeout=30,
         message="the background re-derivation ends",
     )
@@ -219,7 +219,7 @@ def test_wait_must_be_a_boolean(client: TestClient, keys: Keys) -> None:
     r = client.put(
         "/api/v1/rules",
         params={"wait": "soon"},
-        content=rules_text("2026.3").encode(),
+        content=rules_text("2026.4").encode(),
         headers={**bearer(keys.admin), "Content-Type": "application/toml"},
     )
     assert r.status_code == 422, r.text
