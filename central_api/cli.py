@@ -19,7 +19,7 @@ BROKER_GRACE_S = 3.0
 
 def webhook_worker_settings(cfg: CentralConfig) -> Any:
     """The webhook sender's settings from ``[webhooks]``."""
-    from .domain.webhooks import RetryPolicy
+    from .domain.webhooks.webhooks import RetryPolicy
     from .webhook_worker import WorkerSettings
 
     w = cfg.webhooks
@@ -34,7 +34,7 @@ def _resume_rederive(engine: Any) -> None:
     """Finish going live with the active rules if a re-derivation was cut short."""
     from edge_sync.protocol import utcnow
 
-    from .domain import rules_store
+    from .domain.scoring import rules_store
 
     with engine.connect() as conn:
         stale = rules_store.stale_count(conn)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .domain.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from .domain.webhooks.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 
 @dataclass

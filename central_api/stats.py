@@ -14,14 +14,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from central_api.domain.counters import (
+from central_api.domain.fleet.counters import (
     CHANNELS,
     read_dead_letters,
     read_device_type_counts,
     read_ingest_counters,
     read_online_counters,
 )
-from central_api.domain.devices import DEFAULT_HEARTBEAT_INTERVAL_S, list_devices
+from central_api.domain.fleet.devices import DEFAULT_HEARTBEAT_INTERVAL_S, list_devices
 from central_api.store.tables import COUNTER_NAMES
 from edge_sync.protocol import format_ts, utcnow
 

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, select, update
 from edge_sync.protocol import utcnow
 from edge_sync.version import VERSION
 
-from .domain.webhooks import (
+from .domain.webhooks.webhooks import (
     DELIVERY_HEADER,
     EVENT_HEADER,
     SIGNATURE_HEADER,

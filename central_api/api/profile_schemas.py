@@ -9,8 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from central_api.domain.facts import Fact
-from central_api.domain.journey_rules import FindingKind, Stage
-from central_api.domain.rules import GradeLetter
+from central_api.domain.journeys.journey_rules import FindingKind, Stage
+from central_api.domain.scoring.rules import GradeLetter
 from edge_sync.protocol.timefmt import Rfc3339Utc
 
 from .schemas import Timestamp

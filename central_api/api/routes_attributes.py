@@ -1,6 +1,6 @@
 """Explicit profile attributes: ``PATCH /profiles/{id}/attributes`` and a CSV import.
 
-Both write through ``domain.profile_attributes.set_attributes``: the profile's grade,
+Both write through ``domain.profiles.profile_attributes.set_attributes``: the profile's grade,
 threshold crossings and stage are re-derived in the same transaction, so a threshold
 the new attributes let through fires (once) and its webhooks are queued before the
 response. The bodies are read after authentication (a dependency of the route).
@@ -16,10 +16,10 @@ from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
 
-from central_api.domain.attributes import AttributeProblems
-from central_api.domain.identity import UnknownProfile
-from central_api.domain.profile_attributes import ProfileMerged, Written, set_attributes
-from central_api.domain.rules_store import active_rules
+from central_api.domain.identity.identity import UnknownProfile
+from central_api.domain.profiles.profile_attributes import ProfileMerged, Written, set_attributes
+from central_api.domain.scoring.attributes import AttributeProblems
+from central_api.domain.scoring.rules_store import active_rules
 from central_api.imports.attributes import ImportFailed, import_csv_text
 from central_api.store.db import write_transaction
 from central_api.store.profile_tables import profiles

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from central_api.domain.devices import DEFAULT_HEARTBEAT_INTERVAL_S, list_devices
+from central_api.domain.fleet.devices import DEFAULT_HEARTBEAT_INTERVAL_S, list_devices
 from edge_sync.protocol import utcnow
 
 from .auth import get_engine, guarded

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
-from central_api.domain.online import MAX_EVENTS_PER_REQUEST, ingest_online
-from central_api.domain.rules_store import active_rules
+from central_api.domain.online.online import MAX_EVENTS_PER_REQUEST, ingest_online
+from central_api.domain.scoring.rules_store import active_rules
 
 from .auth import get_engine, guarded
 from .online_schemas import online_event_items

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, func, select
 
-from central_api.domain.funnel import StageRow, funnel
-from central_api.domain.journey_rules import Stage
+from central_api.domain.journeys.funnel import StageRow, funnel
+from central_api.domain.journeys.journey_rules import Stage
 from central_api.store.profile_tables import campaign_counts, profiles, stages_reached
 
 from .auth import get_engine, guarded

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from central_api.domain import rules_limits, rules_store
-from central_api.domain.rules import RuleSet
+from central_api.domain.scoring import rules_limits, rules_store
+from central_api.domain.scoring.rules import RuleSet
 from central_api.store.db import write_transaction
 from edge_sync.protocol import utcnow
 from edge_sync.protocol.settings import ConfigError
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/v1", tags=["rules"])
 
 _TOML_BODY = {
     "required": True,
-    "description": "the whole rules file (format: `central_api/domain/default_rules.toml`)",
+    "description": "the whole rules file (format: `central_api/domain/scoring/default_rules.toml`)",
     "content": {"application/toml": {"schema": {"type": "string"}}},
 }
 

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Engine
 
-from central_api.domain import webhooks as hooks
+from central_api.domain.webhooks import webhooks as hooks
 from central_api.store.db import write_transaction
 from central_api.store.sql import BIGINT_MAX
 

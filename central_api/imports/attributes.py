@@ -30,11 +30,17 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from ..domain.attributes import NAME_RE, NAME_RULE, AttributeProblems, BadAttribute, check_value
-from ..domain.identity import live_profile, resolve_alias
-from ..domain.profile_attributes import ProfileMerged, Written, set_attributes
-from ..domain.rules import RuleSet
-from ..domain.rules_store import active_rules
+from ..domain.identity.identity import live_profile, resolve_alias
+from ..domain.profiles.profile_attributes import ProfileMerged, Written, set_attributes
+from ..domain.scoring.attributes import (
+    NAME_RE,
+    NAME_RULE,
+    AttributeProblems,
+    BadAttribute,
+    check_value,
+)
+from ..domain.scoring.rules import RuleSet
+from ..domain.scoring.rules_store import active_rules
 from ..store.db import write_transaction
 from ..store.profile_tables import profile_aliases, profiles
 

@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
-from central_api.domain.counters import add_ingest_counters
-from central_api.domain.devices import apply_signals
+from central_api.domain.fleet.counters import add_ingest_counters
+from central_api.domain.fleet.devices import apply_signals
 from central_api.store.db import write_transaction
 from central_api.store.dead_letters import insert_dead_letters
 from edge_sync.protocol import DeadLetterReason, is_ident, topics, utcnow

@@ -8,9 +8,9 @@ from typing import Protocol
 
 from sqlalchemy import Connection
 
-from central_api.domain.counters import DeviceTypeCounts
-from central_api.domain.profile_cache import ProfileCache
-from central_api.domain.profile_effects import ProfileEffects
+from central_api.domain.fleet.counters import DeviceTypeCounts
+from central_api.domain.profiles.profile_cache import ProfileCache
+from central_api.domain.profiles.profile_effects import ProfileEffects
 from edge_sync.protocol import ValidEvent
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from central_api.domain.devices import DeviceSignals
+from central_api.domain.fleet.devices import DeviceSignals
 from central_api.store.dead_letters import dead_letter_row, raw_text
 from central_api.store.events import EventKey, EventRow
 from edge_sync.protocol import BatchCheck, DeadLetterReason, Rejection, ValidEvent, seq_ranges

@@ -53,7 +53,7 @@ profiles = Table(
     Column("score_key", Float(), nullable=False, server_default="0"),
     Column("rules_version", String(64), nullable=True),
     #: raised by every re-derivation: what an ingest worker remembers of the profile
-    #: (``domain.profile_cache``) is current while this is unchanged
+    #: (``domain.profiles.profile_cache``) is current while this is unchanged
     Column("revision", BigInteger(), nullable=False, server_default="0"),
     Index("ix_profiles_score", "score_sign", "score_key", "id"),
 )

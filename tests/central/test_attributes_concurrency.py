@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from central_api.domain.online import ingest_online
-from central_api.domain.profile_attributes import set_attributes
-from central_api.domain.profile_effects import default_active_rules
-from central_api.domain.profile_facts import load_facts
-from central_api.domain.thresholds import derive_state
+from central_api.domain.online.online import ingest_online
+from central_api.domain.profiles.profile_attributes import set_attributes
+from central_api.domain.profiles.profile_effects import default_active_rules
+from central_api.domain.profiles.profile_facts import load_facts
+from central_api.domain.scoring.thresholds import derive_state
 from central_api.ingest import is_retryable
 from central_api.store import make_engine, migrate
 from central_api.store.db import write_transaction

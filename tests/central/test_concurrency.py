@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import Engine
 
-from central_api.domain.counters import read_ingest_counters
+from central_api.domain.fleet.counters import read_ingest_counters
 from central_api.ingest import Ingestor, Outgoing, is_retryable
 from central_api.store import make_engine
 from central_api.store.tables import events

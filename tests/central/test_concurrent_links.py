@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from central_api.domain.counters import DeviceTypeCounts
-from central_api.domain.online import ingest_online
-from central_api.domain.profile_effects import ProfileEffects
-from central_api.domain.rules_store import active_rules
+from central_api.domain.fleet.counters import DeviceTypeCounts
+from central_api.domain.online.online import ingest_online
+from central_api.domain.profiles.profile_effects import ProfileEffects
+from central_api.domain.scoring.rules_store import active_rules
 from central_api.ingest import Ingestor
 from central_api.store import make_engine, migrate
 from central_api.store.profile_tables import profile_events

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from central_api.domain.devices import list_devices
+from central_api.domain.fleet.devices import list_devices
 from central_api.ingest import Incoming, Ingestor
 from central_api.store.tables import devices
 from edge_sync.protocol import topics

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, select
 
-from central_api.domain.counters import read_ingest_counters
+from central_api.domain.fleet.counters import read_ingest_counters
 from central_api.ingest import Incoming, Ingestor, is_retryable
 from central_api.store import db as store_db
 from central_api.store import make_engine

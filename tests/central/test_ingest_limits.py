@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from central_api.domain.counters import read_ingest_counters
+from central_api.domain.fleet.counters import read_ingest_counters
 from central_api.ingest import MAX_DEAD_LETTERS_PER_MESSAGE, Incoming, Ingestor
 from central_api.store.tables import events
 from edge_sync.protocol import MAX_BATCH_EVENTS, topics

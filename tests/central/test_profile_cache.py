@@ -1,4 +1,4 @@
-"""What an ingest worker remembers of profiles (``domain.profile_cache``) never changes
+"""What an ingest worker remembers of profiles (``domain.profiles.profile_cache``) never changes
 a result: workers with and without it, alone or taking turns, around merges and failed
 transactions, store exactly the same profiles."""
 
@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, event, select
 
-from central_api.domain.counters import DeviceTypeCounts
-from central_api.domain.identity import merge, undo_merge
-from central_api.domain.profile_cache import ProfileCache
-from central_api.domain.profile_effects import ProfileEffects, recompute_all
-from central_api.domain.rules_store import active_rules
+from central_api.domain.fleet.counters import DeviceTypeCounts
+from central_api.domain.identity.identity import merge, undo_merge
+from central_api.domain.profiles.profile_cache import ProfileCache
+from central_api.domain.profiles.profile_effects import ProfileEffects, recompute_all
+from central_api.domain.scoring.rules_store import active_rules
 from central_api.ingest import Incoming, Ingestor
 from central_api.store.db import write_transaction
 from central_api.store.profile_tables import profiles

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from central_api.domain.funnel import StageRow, funnel
+from central_api.domain.journeys.funnel import StageRow, funnel
 from central_api.ingest import Ingestor
 from central_api.store.profile_tables import stages_reached
 from tests.central.helpers import batch_msg

@@ -10,7 +10,7 @@ from sqlalchemy import event, func, select
 
 from central_api.app import create_app
 from central_api.config import CentralConfig
-from central_api.domain.counters import read_ingest_counters
+from central_api.domain.fleet.counters import read_ingest_counters
 from central_api.ingest import Ingestor
 from central_api.service import IngestService
 from central_api.store import make_engine, migrate

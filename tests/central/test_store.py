@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from central_api.domain.counters import read_ingest_counters
+from central_api.domain.fleet.counters import read_ingest_counters
 from central_api.ingest import is_retryable
 from central_api.store import make_engine, migrate, write_transaction
 from central_api.store.bulk import insert_rows

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from central_api.domain.webhooks import create_webhook
+from central_api.domain.webhooks.webhooks import create_webhook
 from central_api.store.db import write_transaction
 from central_api.store.ops_tables import webhook_deliveries
 from central_api.store.profile_tables import profiles

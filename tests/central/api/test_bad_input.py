@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, select
 
 from central_api.api.errors import PROBLEM_JSON
-from central_api.domain.rules_limits import MAX_RULES_BYTES, MAX_RULES_DEPTH
+from central_api.domain.scoring.rules_limits import MAX_RULES_BYTES, MAX_RULES_DEPTH
 from central_api.store.profile_tables import online_events
 from edge_sync.protocol import Event, format_ts, new_event_id
 

@@ -6,7 +6,7 @@ import jsonschema_rs
 from fastapi.testclient import TestClient
 
 from central_api.api.errors import PROBLEM_JSON
-from central_api.domain.online import check
+from central_api.domain.online.online import check
 from edge_sync.protocol.online import ONLINE_REGISTRY
 
 from .test_auth import ROUTES

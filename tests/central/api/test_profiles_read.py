@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from central_api.domain.journey_rules import STAGE_INDEX, STAGES
-from central_api.domain.profile_effects import default_active_rules
+from central_api.domain.journeys.journey_rules import STAGE_INDEX, STAGES
+from central_api.domain.profiles.profile_effects import default_active_rules
 from central_api.ingest import Ingestor
 from central_api.store.profile_tables import (
     profile_events,

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, create_engine
 from central_api.api.keys import create_key
 from central_api.api.pagination import encode_cursor
 from central_api.app import create_app
-from central_api.domain.rules import default_rules, default_rules_text
+from central_api.domain.scoring.rules import default_rules, default_rules_text
 from central_api.store import make_engine, migrate
 from central_api.store.sql import BIGINT_MAX
 from tests.support import pg

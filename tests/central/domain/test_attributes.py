@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from central_api.domain.attributes import (
+from central_api.domain.scoring.attributes import (
     MAX_ATTRIBUTES,
     AttributeProblems,
     apply_patch,
     derive_attributes,
 )
-from central_api.domain.rules import RuleSet, default_rules
+from central_api.domain.scoring.rules import RuleSet, default_rules
 from edge_sync.protocol.settings import ConfigError
 
 from .gen import fact

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from central_api.domain.grading import grade, grade_at_least, grade_rank, move
-from central_api.domain.rules import GRADES, RuleSet, default_rules
+from central_api.domain.scoring.grading import grade, grade_at_least, grade_rank, move
+from central_api.domain.scoring.rules import GRADES, RuleSet, default_rules
 
 
 def rules(criteria: list[tuple[str, str, str, str, int]], start: str = "D") -> RuleSet:

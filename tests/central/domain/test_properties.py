@@ -9,13 +9,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from central_api.domain.attributes import derive_attributes
 from central_api.domain.facts import Fact
-from central_api.domain.grading import grade
-from central_api.domain.rounding import round_groups, round_parts
-from central_api.domain.rules import RuleSet, default_rules
-from central_api.domain.scoring import decay_anchor, derive_ledger, explain, score_totals
-from central_api.domain.thresholds import Derived, crossings, current_stage, derive_profile
+from central_api.domain.scoring.attributes import derive_attributes
+from central_api.domain.scoring.grading import grade
+from central_api.domain.scoring.rounding import round_groups, round_parts
+from central_api.domain.scoring.rules import RuleSet, default_rules
+from central_api.domain.scoring.scoring import decay_anchor, derive_ledger, explain, score_totals
+from central_api.domain.scoring.thresholds import Derived, crossings, current_stage, derive_profile
 
 from .gen import T0, attributes, fact_sets
 

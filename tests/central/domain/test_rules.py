@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from central_api.domain import rules as rules_mod
-from central_api.domain.rules import RuleSet, default_rules, load_rules
+from central_api.domain.scoring import rules as rules_mod
+from central_api.domain.scoring.rules import RuleSet, default_rules, load_rules
 from edge_sync.protocol import REGISTRY
 from edge_sync.protocol.online import ONLINE_REGISTRY
 from edge_sync.protocol.settings import ConfigError

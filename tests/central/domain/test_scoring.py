@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from central_api.domain.rules import RuleSet, default_rules
-from central_api.domain.scoring import (
+from central_api.domain.scoring.rules import RuleSet, default_rules
+from central_api.domain.scoring.scoring import (
     LedgerLine,
     decay_anchor,
     decayed_at,

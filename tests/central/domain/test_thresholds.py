@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from central_api.domain.facts import Fact
-from central_api.domain.rules import RuleSet, default_rules
-from central_api.domain.scoring import derive_ledger, score_totals
-from central_api.domain.thresholds import (
+from central_api.domain.scoring.rules import RuleSet, default_rules
+from central_api.domain.scoring.scoring import derive_ledger, score_totals
+from central_api.domain.scoring.thresholds import (
     Crossing,
     crossings,
     current_stage,

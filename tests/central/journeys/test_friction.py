@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from central_api.domain.facts import Fact
-from central_api.domain.friction import Finding, findings
-from central_api.domain.journey_rules import DEFAULT_JOURNEY_RULES, JourneyRules
+from central_api.domain.journeys.friction import Finding, findings
+from central_api.domain.journeys.journey_rules import DEFAULT_JOURNEY_RULES, JourneyRules
 
 from .factory import T0, TICK, make
 

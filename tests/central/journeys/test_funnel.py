@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from central_api.domain.funnel import Funnel, FunnelStage, StageRow, funnel, rows_for
-from central_api.domain.journey_rules import STAGES
-from central_api.domain.journeys import stage_history
+from central_api.domain.journeys.funnel import Funnel, FunnelStage, StageRow, funnel, rows_for
+from central_api.domain.journeys.journey_rules import STAGES
+from central_api.domain.journeys.journeys import stage_history
 
 from .factory import T0, make
 

@@ -7,7 +7,7 @@ import tomllib
 import pytest
 from pydantic import ValidationError
 
-from central_api.domain.journey_rules import (
+from central_api.domain.journeys.journey_rules import (
     DEFAULT_JOURNEY_RULES,
     DEFAULT_JOURNEY_TOML,
     STAGES,

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from central_api.domain.journey_rules import DEFAULT_JOURNEY_RULES, STAGES, JourneyRules
-from central_api.domain.journeys import (
+from central_api.domain.journeys.journey_rules import DEFAULT_JOURNEY_RULES, STAGES, JourneyRules
+from central_api.domain.journeys.journeys import (
     Journey,
     StageReached,
     Touchpoint,

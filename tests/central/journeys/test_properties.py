@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from central_api.domain.facts import Fact
-from central_api.domain.friction import findings
-from central_api.domain.funnel import funnel, rows_for
-from central_api.domain.journey_rules import DEFAULT_JOURNEY_RULES, STAGES
-from central_api.domain.journeys import stage_history, timeline, touchpoints
+from central_api.domain.journeys.friction import findings
+from central_api.domain.journeys.funnel import funnel, rows_for
+from central_api.domain.journeys.journey_rules import DEFAULT_JOURNEY_RULES, STAGES
+from central_api.domain.journeys.journeys import stage_history, timeline, touchpoints
 
 from .factory import ALL_TYPES, KIOSK_TYPES, T0, validated
 

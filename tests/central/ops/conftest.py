@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from central_api.domain.webhooks import RetryPolicy
+from central_api.domain.webhooks.webhooks import RetryPolicy
 from central_api.webhook_worker import WebhookWorker, WorkerSettings
 from tests.central.api.conftest import client, keys  # noqa: F401 (fixtures)
 

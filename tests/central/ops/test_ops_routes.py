@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from central_api.api.errors import PROBLEM_JSON
 from central_api.api.keys import ROLES
 from central_api.api.pagination import encode_cursor
-from central_api.domain.webhooks import forget_profiles
+from central_api.domain.webhooks.webhooks import forget_profiles
 from central_api.store import write_transaction
 from central_api.store.ops_tables import webhook_deliveries
 from tests.central.api.conftest import Keys, bearer

@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from central_api.api.errors import PROBLEM_JSON
-from central_api.domain.rules import default_rules_text
-from central_api.domain.rules_store import active_rules, crossing_counts
-from central_api.domain.webhooks import crossing_key
+from central_api.domain.scoring.rules import default_rules_text
+from central_api.domain.scoring.rules_store import active_rules, crossing_counts
+from central_api.domain.webhooks.webhooks import crossing_key
 from central_api.store import make_engine
 from central_api.store.ops_tables import webhook_deliveries
 from central_api.store.profile_tables import profiles, score_ledger, threshold_crossings
@@ -228,7 +228,7 @@ def test_wait_must_be_a_boolean(client: TestClient, keys: Keys) -> None:
 
 def test_a_rederivation_cut_short_resumes_when_central_starts(engine: Engine) -> None:
     from central_api.cli import _resume_rederive
-    from central_api.domain import rules_store
+    from central_api.domain.scoring import rules_store
     from central_api.store.db import write_transaction
     from edge_sync.protocol import utcnow
 

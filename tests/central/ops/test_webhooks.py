@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from central_api.domain.webhooks import crossing_key
+from central_api.domain.webhooks.webhooks import crossing_key
 from central_api.store import make_engine
 from central_api.store.ops_tables import webhook_deliveries
 from central_api.webhook_worker import WebhookWorker

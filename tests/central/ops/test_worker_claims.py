@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
-from central_api.domain.webhooks import create_webhook
+from central_api.domain.webhooks.webhooks import create_webhook
 from central_api.store import write_transaction
 from central_api.store.ops_tables import webhook_deliveries
 from central_api.webhook_worker import Outcome, claim_due, record, release

@@ -1,6 +1,6 @@
 """Derived attributes per profile, and a time-invariant score order for listing by score.
 
-``score_sign``/``score_key`` (``domain.scoring.score_order``) sort profiles by decayed
+``score_sign``/``score_key`` (``domain.scoring.scoring.score_order``) sort profiles by decayed
 score the same way at every instant, so a listing by score can use an index and a
 keyset cursor. Existing profiles get 0/0 until they are next re-derived (central
 re-derives every profile whose ``rules_version`` is stale at start; this migration

@@ -22,13 +22,13 @@ from edge_sync.protocol import MAX_EVENT_BYTES, DeadLetterReason, SchemaViolatio
 from edge_sync.protocol.online import ONLINE_REGISTRY, OnlineEvent
 from edge_sync.protocol.schemas import describe_validation_error
 
-from ..store.db import write_transaction
-from ..store.dead_letters import dead_letter_row, insert_dead_letters
-from ..store.profile_tables import online_events, order_events, orders, profile_aliases
-from ..store.sql import insert_for, insert_ignore, lock_keys
-from .counters import ONLINE_DEAD_LETTER_TOPIC, count_online_request
-from .identity import attach, live_profile, resolve_alias
-from .profile_effects import ActiveRules, recompute_all, record_consent
+from ...store.db import write_transaction
+from ...store.dead_letters import dead_letter_row, insert_dead_letters
+from ...store.profile_tables import online_events, order_events, orders, profile_aliases
+from ...store.sql import insert_for, insert_ignore, lock_keys
+from ..fleet.counters import ONLINE_DEAD_LETTER_TOPIC, count_online_request
+from ..identity.identity import attach, live_profile, resolve_alias
+from ..profiles.profile_effects import ActiveRules, recompute_all, record_consent
 
 SOURCE_TOPIC = ONLINE_DEAD_LETTER_TOPIC
 MAX_EVENTS_PER_REQUEST = 1000

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from central_api.domain.facts import Fact, ordered
-from central_api.domain.journey_rules import FindingKind, JourneyRules, campaign_of
+from central_api.domain.journeys.journey_rules import FindingKind, JourneyRules, campaign_of
 from edge_sync.protocol.ids import format_ts
 
 Detail = dict[str, str | int | float | bool | None]

@@ -29,12 +29,12 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from ..store.ops_tables import webhook_deliveries, webhooks
-from ..store.profile_tables import threshold_crossings
-from ..store.sql import insert_ignore
-from .erasure import EXTRA_CLEANERS
-from .rules import RuleSet
-from .thresholds import Crossing
+from ...store.ops_tables import webhook_deliveries, webhooks
+from ...store.profile_tables import threshold_crossings
+from ...store.sql import insert_ignore
+from ..identity.erasure import EXTRA_CLEANERS
+from ..scoring.rules import RuleSet
+from ..scoring.thresholds import Crossing
 
 THRESHOLD_CROSSED = "threshold.crossed"
 #: event types a webhook can subscribe to

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .facts import Fact
+from ..facts import Fact
 
 #: (event_id, purpose) → (at, granted): a profile's consent rows
 ConsentRows = dict[tuple[str, str], tuple[datetime, bool]]

@@ -23,11 +23,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from central_api.domain.attributes import derive_attributes, effective
 from central_api.domain.facts import Fact, ordered
-from central_api.domain.grading import Grade, grade
-from central_api.domain.rules import RuleSet
-from central_api.domain.scoring import LedgerLine, Scores, decay_factor, derive_ledger, score_totals
+from central_api.domain.scoring.attributes import derive_attributes, effective
+from central_api.domain.scoring.grading import Grade, grade
+from central_api.domain.scoring.rules import RuleSet
+from central_api.domain.scoring.scoring import (
+    LedgerLine,
+    Scores,
+    decay_factor,
+    derive_ledger,
+    score_totals,
+)
 
 
 @dataclass(frozen=True, slots=True)

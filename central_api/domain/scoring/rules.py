@@ -246,7 +246,7 @@ Aggregate = Literal["count", "sum", "max", "min", "latest", "distinct"]
 
 
 class DerivedAttribute(_Model):
-    """An order-independent aggregate of a profile's facts (see ``domain.attributes``)."""
+    """An order-independent aggregate of a profile's facts (see ``domain.scoring.attributes``)."""
 
     name: AttributeName
     aggregate: Aggregate

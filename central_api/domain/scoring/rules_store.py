@@ -28,13 +28,13 @@ from sqlalchemy import URL, Connection, Engine, and_, func, or_, select, update
 
 from edge_sync.protocol.settings import ConfigError
 
-from ..store.db import write_transaction
-from ..store.ops_tables import rules_active, rules_versions
-from ..store.profile_tables import profiles, threshold_crossings
-from ..store.sql import insert_for, insert_ignore
-from .facts import Fact
-from .profile_effects import PROFILING, ActiveRules, default_active_rules, recompute_all
-from .profile_facts import consent_state_many, load_facts_many
+from ...store.db import write_transaction
+from ...store.ops_tables import rules_active, rules_versions
+from ...store.profile_tables import profiles, threshold_crossings
+from ...store.sql import insert_for, insert_ignore
+from ..facts import Fact
+from ..profiles.profile_effects import PROFILING, ActiveRules, default_active_rules, recompute_all
+from ..profiles.profile_facts import consent_state_many, load_facts_many
 from .rules import RuleSet, default_rules_text
 from .thresholds import dry_run as thresholds_dry_run
 

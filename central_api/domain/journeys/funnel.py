@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from central_api.domain.journey_rules import STAGE_INDEX, STAGES
-from central_api.domain.journeys import StageReached
+from central_api.domain.journeys.journey_rules import STAGE_INDEX, STAGES
+from central_api.domain.journeys.journeys import StageReached
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from central_api.domain.facts import Fact, ordered
-from central_api.domain.rules import RuleSet, ScoringRule, compare
+from central_api.domain.scoring.rules import RuleSet, ScoringRule, compare
 
 
 @dataclass(frozen=True, slots=True)

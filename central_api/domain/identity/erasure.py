@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, insert, or_, select
 
-from ..store.profile_tables import (
+from ...store.profile_tables import (
     consents,
     erasures,
     merges,
@@ -32,7 +32,7 @@ from ..store.profile_tables import (
     threshold_crossings,
     touchpoints,
 )
-from ..store.tables import dead_letters, events
+from ...store.tables import dead_letters, events
 from .identity import UnknownProfile, live_profile
 
 #: kiosk event types whose data carry a profile id

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from ..store.profile_tables import profiles, threshold_crossings
-from .attributes import BadAttribute, apply_patch
-from .identity import IdentityError, UnknownProfile, live_profile
+from ...store.profile_tables import profiles, threshold_crossings
+from ..identity.identity import IdentityError, UnknownProfile, live_profile
+from ..scoring.attributes import BadAttribute, apply_patch
 from .profile_effects import ActiveRules, recompute_all
 
 #: profiles re-derived per statement group (bounds the IN lists of one derivation)

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
-from ..store.profile_tables import (
+from ...store.profile_tables import (
     consents,
     merges,
     profile_aliases,
@@ -31,7 +31,7 @@ from ..store.profile_tables import (
     profiles,
     session_links,
 )
-from ..store.sql import insert_ignore
+from ...store.sql import insert_ignore
 
 
 class IdentityError(Exception):

@@ -4,7 +4,7 @@
 thousand deep raises ``RecursionError`` inside the parser; and it parses a dotted key
 (``a.a.a.… = 1``) in time that grows with the square of its parts, into a document deep
 enough to break whatever walks it next. A rules file is a few kilobytes and a handful of levels
-deep (``central_api/domain/default_rules.toml``: 8 KB, 4 levels), so the bounds here are
+deep (``central_api/domain/scoring/default_rules.toml``: 8 KB, 4 levels), so the bounds here are
 generous for any real file and cheap to check.
 """
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from .facts import Fact, ordered
+from ..facts import Fact, ordered
 from .rules import AttributeType, DerivedAttribute, RuleSet, compare
 from .scoring import campaign_of
 

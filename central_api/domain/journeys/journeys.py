@@ -24,9 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from central_api.domain import friction
 from central_api.domain.facts import Fact, ordered
-from central_api.domain.journey_rules import (
+from central_api.domain.journeys import friction
+from central_api.domain.journeys.journey_rules import (
     DEFAULT_JOURNEY_RULES,
     STAGES,
     JourneyRules,

@@ -19,18 +19,20 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, select, update
 
-from ..store.bulk import insert_rows
-from ..store.profile_tables import (
+from ...store.bulk import insert_rows
+from ...store.profile_tables import (
     profiles,
     score_ledger,
     stages_reached,
     threshold_crossings,
     touchpoints,
 )
-from ..store.sql import pairs_in, tuples_in
-from .facts import Fact, ordered
-from .journeys import stage_history
-from .journeys import touchpoints as journey_touchpoints
+from ...store.sql import pairs_in, tuples_in
+from ..facts import Fact, ordered
+from ..journeys.journeys import stage_history
+from ..journeys.journeys import touchpoints as journey_touchpoints
+from ..scoring.scoring import decay_anchor, score_order
+from ..scoring.thresholds import derive_state
 from .profile_cache import (
     ConsentRows,
     Delta,
@@ -40,8 +42,6 @@ from .profile_cache import (
     empty_state,
 )
 from .profile_facts import consent_rows_many, latest_consents, load_facts_many
-from .scoring import decay_anchor, score_order
-from .thresholds import derive_state
 
 DERIVED = (score_ledger, touchpoints, stages_reached, threshold_crossings)
 

@@ -21,15 +21,15 @@ from sqlalchemy import Connection, Engine
 
 from edge_sync.protocol import ValidEvent
 
-from ..store.db import write_transaction
-from ..store.profile_tables import campaign_counts, consents
-from ..store.sql import add_counts, insert_ignore
+from ...store.db import write_transaction
+from ...store.profile_tables import campaign_counts, consents
+from ...store.sql import add_counts, insert_ignore
+from ..journeys.journey_rules import DEFAULT_JOURNEY_RULES, JourneyRules
+from ..scoring.rules import RuleSet, default_rules
+from ..webhooks.webhooks import enqueue_new_crossings
 from .derive_many import recompute_many
-from .journey_rules import DEFAULT_JOURNEY_RULES, JourneyRules
 from .kiosk_links import ensure_profiles, link_kiosk_events, named_profiles
 from .profile_cache import Delta, ProfileCache
-from .rules import RuleSet, default_rules
-from .webhooks import enqueue_new_crossings
 
 #: the consent purpose scoring and journeys need
 PROFILING = "profiling"
@@ -60,7 +60,7 @@ def default_active_rules() -> ActiveRules:
 
 def stored_active_rules(conn: Connection) -> ActiveRules:
     """The active stored rule set (or the built-in default), as of this transaction."""
-    from .rules_store import active_rules  # (rules_store imports this module)
+    from ..scoring.rules_store import active_rules  # (rules_store imports this module)
 
     return active_rules(conn)
 

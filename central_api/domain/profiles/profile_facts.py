@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ..store.profile_tables import consents, online_events, profile_events
-from ..store.tables import events
-from .facts import Fact, ordered
+from ...store.profile_tables import consents, online_events, profile_events
+from ...store.tables import events
+from ..facts import Fact, ordered
 
 
 def _campaign(data: Mapping[str, Any]) -> str | None:

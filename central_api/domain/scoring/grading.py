@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from central_api.domain.rules import GRADES, RuleSet, compare
+from central_api.domain.scoring.rules import GRADES, RuleSet, compare
 
 _RANK = {g: i for i, g in enumerate(GRADES)}
 

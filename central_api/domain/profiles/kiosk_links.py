@@ -19,8 +19,8 @@ from sqlalchemy import Connection, Text, delete, select, type_coerce, update
 
 from edge_sync.protocol import ValidEvent
 
-from ..store.bulk import insert_rows
-from ..store.profile_tables import (
+from ...store.bulk import insert_rows
+from ...store.profile_tables import (
     consents,
     order_events,
     orders,
@@ -28,10 +28,10 @@ from ..store.profile_tables import (
     profiles,
     session_links,
 )
-from ..store.sql import chunks, lock_keys, pairs_in
-from ..store.tables import events
-from .facts import Fact
-from .identity import detach, live_profile
+from ...store.sql import chunks, lock_keys, pairs_in
+from ...store.tables import events
+from ..facts import Fact
+from ..identity.identity import detach, live_profile
 from .profile_cache import Delta
 from .profile_facts import kiosk_fact
 
