@@ -35,10 +35,11 @@ def _resume_rederive(engine: Any) -> None:
     from edge_sync.protocol import utcnow
 
     from .domain.scoring import rules_store
+    from .domain.scoring.active_rules import active_rules
 
     with engine.connect() as conn:
         stale = rules_store.stale_count(conn)
-        version = rules_store.active_rules(conn).scoring.version
+        version = active_rules(conn).scoring.version
     if stale:
         log.info("central: %d profiles not yet derived under rules %s; resuming", stale, version)
         rules_store.rederive_in_background(engine, version, utcnow())

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from central_api.domain.identity.erasure import erase_profile
 from central_api.domain.identity.identity import IdentityError, UnknownProfile, merge, undo_merge
 from central_api.domain.profiles.profile_effects import recompute_all
-from central_api.domain.scoring.rules_store import active_rules
+from central_api.domain.scoring.active_rules import active_rules
 from central_api.store.db import write_transaction
 
 from .auth import get_engine, guarded

@@ -18,8 +18,8 @@ from sqlalchemy import Engine, select
 
 from central_api.domain.identity.identity import UnknownProfile
 from central_api.domain.profiles.profile_attributes import ProfileMerged, Written, set_attributes
+from central_api.domain.scoring.active_rules import active_rules
 from central_api.domain.scoring.attributes import AttributeProblems
-from central_api.domain.scoring.rules_store import active_rules
 from central_api.imports.attributes import ImportFailed, import_csv_text
 from central_api.store.db import write_transaction
 from central_api.store.profile_tables import profiles

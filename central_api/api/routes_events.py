@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
 from central_api.domain.online.online import MAX_EVENTS_PER_REQUEST, ingest_online
-from central_api.domain.scoring.rules_store import active_rules
+from central_api.domain.scoring.active_rules import active_rules
 
 from .auth import get_engine, guarded
 from .online_schemas import online_event_items

@@ -19,11 +19,11 @@ from sqlalchemy import Connection, Engine, Row, func, or_, select, tuple_
 from central_api.domain.identity.identity import live_profile
 from central_api.domain.journeys import friction
 from central_api.domain.journeys.journey_rules import STAGE_INDEX, Stage
-from central_api.domain.profiles.profile_effects import PROFILING, ActiveRules
+from central_api.domain.profiles.profile_effects import PROFILING
 from central_api.domain.profiles.profile_facts import consent_state, load_facts
+from central_api.domain.scoring.active_rules import ActiveRules, active_rules
 from central_api.domain.scoring.rounding import round_groups, round_parts, round_total
 from central_api.domain.scoring.rules import GradeLetter
-from central_api.domain.scoring.rules_store import active_rules
 from central_api.domain.scoring.scoring import LedgerLine, Scores, decayed_at, explain, score_totals
 from central_api.store.profile_tables import (
     consents,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from central_api.domain.scoring import rules_limits, rules_store
+from central_api.domain.scoring.active_rules import active_rules
 from central_api.domain.scoring.rules import RuleSet
 from central_api.store.db import write_transaction
 from edge_sync.protocol import utcnow
@@ -169,7 +170,7 @@ def dry_run_rules(
             rules_store.check_version(conn, new)
         except rules_store.RulesConflict as err:
             raise _conflict(err) from None
-        active_version = rules_store.active_rules(conn).scoring.version
+        active_version = active_rules(conn).scoring.version
         profiles, counts = rules_store.dry_run(conn, new)
     return {
         "active_version": active_version,

@@ -32,6 +32,7 @@ from sqlalchemy import Engine, select
 
 from ..domain.identity.identity import live_profile, resolve_alias
 from ..domain.profiles.profile_attributes import ProfileMerged, Written, set_attributes
+from ..domain.scoring.active_rules import active_rules
 from ..domain.scoring.attributes import (
     NAME_RE,
     NAME_RULE,
@@ -40,7 +41,6 @@ from ..domain.scoring.attributes import (
     check_value,
 )
 from ..domain.scoring.rules import RuleSet
-from ..domain.scoring.rules_store import active_rules
 from ..store.db import write_transaction
 from ..store.profile_tables import profile_aliases, profiles
 

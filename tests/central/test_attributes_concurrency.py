@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from central_api.domain.online.online import ingest_online
 from central_api.domain.profiles.profile_attributes import set_attributes
-from central_api.domain.profiles.profile_effects import default_active_rules
 from central_api.domain.profiles.profile_facts import load_facts
+from central_api.domain.scoring.active_rules import default_active_rules
 from central_api.domain.scoring.thresholds import derive_state
 from central_api.ingest import is_retryable
 from central_api.store import make_engine, migrate

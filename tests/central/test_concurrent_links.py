@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select, text
 from central_api.domain.fleet.counters import DeviceTypeCounts
 from central_api.domain.online.online import ingest_online
 from central_api.domain.profiles.profile_effects import ProfileEffects
-from central_api.domain.scoring.rules_store import active_rules
+from central_api.domain.scoring.active_rules import active_rules
 from central_api.ingest import Ingestor
 from central_api.store import make_engine, migrate
 from central_api.store.profile_tables import profile_events

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 
 from benchmarks._traffic import T0, kiosk_batches
 from central_api.domain.online.online import ingest_online
-from central_api.domain.profiles.profile_effects import default_active_rules
+from central_api.domain.scoring.active_rules import default_active_rules
 from central_api.domain.webhooks.webhooks import create_webhook, crossing_key
 from central_api.ingest import Incoming, Ingestor
 from central_api.store.db import write_transaction

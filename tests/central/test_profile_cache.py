@@ -14,7 +14,7 @@ from central_api.domain.fleet.counters import DeviceTypeCounts
 from central_api.domain.identity.identity import merge, undo_merge
 from central_api.domain.profiles.profile_cache import ProfileCache
 from central_api.domain.profiles.profile_effects import ProfileEffects, recompute_all
-from central_api.domain.scoring.rules_store import active_rules
+from central_api.domain.scoring.active_rules import active_rules
 from central_api.ingest import Incoming, Ingestor
 from central_api.store.db import write_transaction
 from central_api.store.profile_tables import profiles

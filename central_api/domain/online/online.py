@@ -28,7 +28,8 @@ from ...store.profile_tables import online_events, order_events, orders, profile
 from ...store.sql import insert_for, insert_ignore, lock_keys
 from ..fleet.counters import ONLINE_DEAD_LETTER_TOPIC, count_online_request
 from ..identity.identity import attach, live_profile, resolve_alias
-from ..profiles.profile_effects import ActiveRules, recompute_all, record_consent
+from ..profiles.profile_effects import recompute_all, record_consent
+from ..scoring.active_rules import ActiveRules
 
 SOURCE_TOPIC = ONLINE_DEAD_LETTER_TOPIC
 MAX_EVENTS_PER_REQUEST = 1000

@@ -17,8 +17,9 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from ...store.profile_tables import profiles, threshold_crossings
 from ..identity.identity import IdentityError, UnknownProfile, live_profile
+from ..scoring.active_rules import ActiveRules
 from ..scoring.attributes import BadAttribute, apply_patch
-from .profile_effects import ActiveRules, recompute_all
+from .profile_effects import recompute_all
 
 #: profiles re-derived per statement group (bounds the IN lists of one derivation)
 BATCH = 200

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine
@@ -24,8 +23,7 @@ from edge_sync.protocol import ValidEvent
 from ...store.db import write_transaction
 from ...store.profile_tables import campaign_counts, consents
 from ...store.sql import add_counts, insert_ignore
-from ..journeys.journey_rules import DEFAULT_JOURNEY_RULES, JourneyRules
-from ..scoring.rules import RuleSet, default_rules
+from ..scoring.active_rules import ActiveRules, active_rules
 from ..webhooks.webhooks import enqueue_new_crossings
 from .derive_many import recompute_many
 from .kiosk_links import ensure_profiles, link_kiosk_events, named_profiles
@@ -35,36 +33,6 @@ from .profile_cache import Delta, ProfileCache
 PROFILING = "profiling"
 
 
-@dataclass(frozen=True)
-class ActiveRules:
-    scoring: RuleSet
-    journey: JourneyRules
-
-    @classmethod
-    def of(cls, rules: RuleSet) -> ActiveRules:
-        journey = (
-            JourneyRules.model_validate(rules.journey) if rules.journey else DEFAULT_JOURNEY_RULES
-        )
-        return cls(rules, journey)
-
-
-_DEFAULT: ActiveRules | None = None
-
-
-def default_active_rules() -> ActiveRules:
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = ActiveRules.of(default_rules())
-    return _DEFAULT
-
-
-def stored_active_rules(conn: Connection) -> ActiveRules:
-    """The active stored rule set (or the built-in default), as of this transaction."""
-    from ..scoring.rules_store import active_rules  # (rules_store imports this module)
-
-    return active_rules(conn)
-
-
 class ProfileEffects:
     """Identity and re-derivation for one ingest worker. With a ``cache`` (the default)
     it remembers the profiles it re-derived (see ``profile_cache``); one instance per
@@ -72,7 +40,7 @@ class ProfileEffects:
 
     def __init__(
         self,
-        rules: Callable[[Connection], ActiveRules] = stored_active_rules,
+        rules: Callable[[Connection], ActiveRules] = active_rules,
         cache: ProfileCache | None = None,
     ) -> None:
         self._rules = rules

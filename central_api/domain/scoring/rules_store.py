@@ -1,10 +1,7 @@
 """Stored rule versions: which rule set is active, activating a new one, and its dry run.
 
-Every central process reads the active version from the single ``rules_active`` row at
-the start of each deriving transaction and keeps the parsed rule sets in memory by
-version (a version's rules never change once stored), so a change made through one
-process is used by all of them from their next transaction, at the cost of one
-primary-key read. With no stored version, the built-in default rule set is active.
+Which version is active, and its parsed rules, is read through ``active_rules`` (every
+deriving transaction does); this module stores versions and makes one active.
 
 Going live (``activate`` then ``rederive``): the new version becomes active in one
 transaction, then every active profile not yet derived under it is re-derived from its
@@ -24,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import URL, Connection, Engine, and_, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 
 from edge_sync.protocol.settings import ConfigError
 
@@ -33,8 +30,9 @@ from ...store.ops_tables import rules_active, rules_versions
 from ...store.profile_tables import profiles, threshold_crossings
 from ...store.sql import insert_for, insert_ignore
 from ..facts import Fact
-from ..profiles.profile_effects import PROFILING, ActiveRules, default_active_rules, recompute_all
+from ..profiles.profile_effects import PROFILING, recompute_all
 from ..profiles.profile_facts import consent_state_many, load_facts_many
+from .active_rules import active_rules, default_active_rules, of_version
 from .rules import RuleSet, default_rules_text
 from .thresholds import dry_run as thresholds_dry_run
 
@@ -42,9 +40,6 @@ log = logging.getLogger(__name__)
 
 #: profiles re-derived per transaction when a rule set goes live
 BATCH = 200
-_CACHE_SIZE = 16
-_cache: dict[tuple[URL, str], ActiveRules] = {}
-_cache_lock = threading.Lock()
 
 
 class RulesConflict(Exception):
@@ -98,37 +93,6 @@ def _nul_paths(value: Any, path: str = "") -> Iterator[str]:
             yield from _nul_paths(v, f"{path}.{i}")
 
 
-def _of_version(conn: Connection, version: str, text: str | None = None) -> ActiveRules:
-    """The parsed rules of a stored version, from the cache or ``text`` (read if None).
-
-    Keyed by database URL too: a version's rules never change within one database, but a
-    process (a test run) may open several databases that use the same version names.
-    """
-    key = (conn.engine.url, version)
-    with _cache_lock:
-        hit = _cache.get(key)
-    if hit is not None:
-        return hit
-    if text is None:
-        text = conn.execute(
-            select(rules_versions.c.text).where(rules_versions.c.version == version)
-        ).scalar_one()
-    active = ActiveRules.of(RuleSet.from_toml_text(text, f"rules version {version}"))
-    with _cache_lock:
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = active
-    return active
-
-
-def active_rules(conn: Connection) -> ActiveRules:
-    """The rule set active as of this transaction (the built-in default when none is)."""
-    version = conn.execute(select(rules_active.c.version).where(rules_active.c.id == 1)).scalar()
-    if version is None:
-        return default_active_rules()
-    return _of_version(conn, version)
-
-
 def active_stored(conn: Connection) -> StoredRules:
     row = conn.execute(
         select(rules_versions, rules_active.c.activated_at.label("active_since"))
@@ -154,7 +118,7 @@ def check_version(conn: Connection, rules: RuleSet) -> str | None:
     if stored is None:
         return None
     # Same rules, other comments or layout: the same version.
-    if _of_version(conn, rules.version, stored).scoring != rules:
+    if of_version(conn, rules.version, stored).scoring != rules:
         raise RulesConflict(rules.version)
     return stored
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from central_api.domain.journeys.journey_rules import STAGE_INDEX, STAGES
-from central_api.domain.profiles.profile_effects import default_active_rules
+from central_api.domain.scoring.active_rules import default_active_rules
 from central_api.ingest import Ingestor
 from central_api.store.profile_tables import (
     profile_events,

@@ -11,8 +11,8 @@ from sqlalchemy import Engine, select, update
 
 from central_api.domain.online.online import ingest_online
 from central_api.domain.profiles.profile_effects import recompute
+from central_api.domain.scoring.active_rules import active_rules
 from central_api.domain.scoring.rules import default_rules_text
-from central_api.domain.scoring.rules_store import active_rules
 from central_api.store.db import write_transaction
 from central_api.store.profile_tables import profile_aliases, profiles
 from edge_sync.protocol import new_event_id

@@ -8,8 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from central_api.api.errors import PROBLEM_JSON
+from central_api.domain.scoring.active_rules import active_rules
 from central_api.domain.scoring.rules import default_rules_text
-from central_api.domain.scoring.rules_store import active_rules, crossing_counts
+from central_api.domain.scoring.rules_store import crossing_counts
 from central_api.domain.webhooks.webhooks import crossing_key
 from central_api.store import make_engine
 from central_api.store.ops_tables import webhook_deliveries
