@@ -23,7 +23,7 @@ from sqlalchemy import (
     true,
 )
 
-from .tables import AutoBigInt, UTCDateTime, metadata
+from .base import AutoBigInt, UTCDateTime, metadata
 
 #: every rules file ever activated; a version's text never changes once stored
 rules_versions = Table(

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from .tables import AutoBigInt, UTCDateTime, metadata
+from .base import AutoBigInt, UTCDateTime, metadata
 
 profiles = Table(
     "profiles",
