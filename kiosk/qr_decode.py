@@ -10,7 +10,9 @@ The passes run in order and stop at the first that finds a code:
    cheap: the same call with every format enabled costs about eight times as much.
 2. zxing-cpp again on an unsharp-masked frame. Small codes photographed slightly out
    of focus, or washed out, lose the edges between modules; the mask restores them.
-3. pyzbar (ZBar), a second, independent detector, on the grey frame.
+3. pyzbar (ZBar), a second, independent decoder, on the grey frame: only when one of
+   the zxing passes located a QR symbol but could not decode it, because ZBar costs
+   about ten zxing passes and an idle frame (nothing in view) must stay cheap.
 
 Why these and not others (CLAHE, upscaling, zxing's other binarizers), with the
 read rates and costs measured on the distortion set, is in docs/decisions.md.
@@ -19,7 +21,6 @@ read rates and costs measured on the distortion set, is in docs/decisions.md.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -55,25 +56,28 @@ def to_grey(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"not an image frame: array of shape {image.shape}")
 
 
-def _zxing(grey: np.ndarray) -> list[str]:
+def _zxing(grey: np.ndarray, downscale: bool = True) -> tuple[list[str], bool]:
+    """The texts zxing-cpp reads, and whether it located a QR symbol it could not
+    decode (a checksum or format error: something code-like is in the frame)."""
     # try_rotate only matters for 1-D symbologies (QR detection is rotation
     # invariant) and try_invert for light-on-dark codes, which printed codes are
     # not; both off save about a fifth of the time with no read lost on the
-    # distortion set. try_downscale stays on: it is what finds a code held close
-    # enough to fill the frame.
+    # distortion set. try_downscale is what finds a code held close enough to fill
+    # the frame.
     found = zxingcpp.read_barcodes(
-        grey, formats=_QR_ONLY, try_rotate=False, try_invert=False, try_downscale=True
+        grey,
+        formats=_QR_ONLY,
+        try_rotate=False,
+        try_invert=False,
+        try_downscale=downscale,
+        return_errors=True,
     )
-    return [b.text for b in found if b.valid]
+    return [b.text for b in found if b.valid], any(not b.valid for b in found)
 
 
 def unsharp(grey: np.ndarray, sigma: float = 1.0, amount: float = 1.5) -> np.ndarray:
     blurred = cv2.GaussianBlur(grey, (0, 0), sigma)
     return cv2.addWeighted(grey, 1 + amount, blurred, -amount, 0)
-
-
-def _zxing_sharpened(grey: np.ndarray) -> list[str]:
-    return _zxing(unsharp(grey))
 
 
 def _zbar(grey: np.ndarray) -> list[str]:
@@ -88,11 +92,8 @@ def _zbar(grey: np.ndarray) -> list[str]:
     return texts
 
 
-PASSES: tuple[tuple[str, Callable[[np.ndarray], list[str]]], ...] = (
-    ("zxing", _zxing),
-    ("zxing-sharpened", _zxing_sharpened),
-    ("pyzbar", _zbar),
-)
+PASSES = ("zxing", "zxing-sharpened", "pyzbar")
+"""The names :attr:`Decoded.via` takes, in the order the passes run."""
 
 
 def decode_frame(image: np.ndarray) -> Decoded:
@@ -101,8 +102,18 @@ def decode_frame(image: np.ndarray) -> Decoded:
     if image.dtype != np.uint8 or image.size == 0:
         raise ValueError(f"not an image frame: {image.dtype} array of shape {image.shape}")
     grey = to_grey(image)
-    for name, run in PASSES:
-        texts = run(grey)
+    texts, located = _zxing(grey)
+    if texts:
+        return Decoded(tuple(dict.fromkeys(texts)), PASSES[0])
+    # The sharpened frame is searched at full size only: the edges it restores are
+    # those of small codes, and downscaling would blur them again.
+    texts, located_sharp = _zxing(unsharp(grey), downscale=False)
+    if texts:
+        return Decoded(tuple(dict.fromkeys(texts)), PASSES[1])
+    # ZBar costs ten times a zxing pass, so it runs only where zxing located a
+    # symbol and failed on it, never on an empty counter.
+    if located or located_sharp:
+        texts = _zbar(grey)
         if texts:
-            return Decoded(tuple(dict.fromkeys(texts)), name)
+            return Decoded(tuple(dict.fromkeys(texts)), PASSES[2])
     return Decoded((), None)
