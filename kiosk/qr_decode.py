@@ -46,15 +46,16 @@ class Decoded:
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
-    """A 2-D uint8 view of a BGR, BGRA or already grey frame."""
+    """A contiguous 2-D uint8 copy or view of a BGR, BGRA or already grey frame (a
+    crop of a frame is not contiguous, and the decoders read rows by stride)."""
     if image.ndim == 2:
-        return image
+        return np.ascontiguousarray(image)
     if image.ndim == 3 and image.shape[2] == 3:
         return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     if image.ndim == 3 and image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
     if image.ndim == 3 and image.shape[2] == 1:
-        return image[:, :, 0]
+        return np.ascontiguousarray(image[:, :, 0])
     raise ValueError(f"not an image frame: array of shape {image.shape}")
 
 
@@ -84,7 +85,7 @@ def unsharp(grey: np.ndarray, sigma: float = 1.0, amount: float = 1.5) -> np.nda
 
 def _zbar(grey: np.ndarray) -> list[str]:
     texts = []
-    for symbol in pyzbar.decode(np.ascontiguousarray(grey), symbols=_ZBAR_QR):
+    for symbol in pyzbar.decode(grey, symbols=_ZBAR_QR):
         try:
             texts.append(symbol.data.decode("utf-8"))
         except UnicodeDecodeError:

@@ -120,6 +120,8 @@ def test_decode_frame_takes_grey_and_bgr_and_refuses_other_arrays():
     grey = cv2.cvtColor(s.image, cv2.COLOR_BGR2GRAY)
     assert decode_frame(s.image).texts == decode_frame(grey).texts == (s.text,)
     assert decode_frame(s.image).via == PASSES[0]
+    # a crop (not contiguous in memory) reads like the whole frame
+    assert decode_frame(s.image[:, 1:]).texts == decode_frame(grey[:, 1:]).texts == (s.text,)
     assert decode_frame(np.full((480, 640, 3), 128, np.uint8)) == qr_decode.Decoded((), None)
     with pytest.raises(ValueError, match="not an image frame"):
         decode_frame(s.image.astype(np.float32))
