@@ -8,6 +8,7 @@
     python main.py edge --config FILE
     python main.py edge simulate --config FILE --count N [--rate R] [--seed S]
     python main.py config validate FILE [--kind device|central]
+    python main.py qr decode IMAGE...
     python main.py demo [--events N] [--devices D] [--keep-running]
 
 Every command runs in the repo's ``.venv`` (``make deps`` creates it): run by another
@@ -106,6 +107,10 @@ def _parser() -> argparse.ArgumentParser:
         help="check the file as this kind (default: guessed from its sections, and said)",
     )
 
+    qr = sub.add_parser("qr", help="QR code tools").add_subparsers(dest="qr_cmd", required=True)
+    qdec = qr.add_parser("decode", help="read QR codes in images as the kiosk does; JSON lines")
+    qdec.add_argument("images", nargs="+", metavar="IMAGE")
+
     demo = sub.add_parser(
         "demo", help="broker + central + edge daemons with simulated kiosk traffic"
     )
@@ -192,6 +197,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.cmd == "config":
         return _validate_config(args.file, args.kind)
+    if args.cmd == "qr":
+        from kiosk.decode_cli import run_decode
+
+        return run_decode(args.images)
     if args.cmd == "demo":
         from central_api.demo import run_demo
 
