@@ -10,11 +10,22 @@ are checked here and named in the error.
 from __future__ import annotations
 
 import re
-from datetime import date
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from edge_sync.protocol.ids import IDENT_PATTERN
 
@@ -44,8 +55,29 @@ ASSET_PATTERN = (
     r"^[A-Za-z0-9_-][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)*$"
 )
 
-StoreId = Annotated[str, Field(pattern=IDENT_PATTERN, examples=["s042"])]
-Day = Annotated[date, Field(strict=True, examples=["2026-12-01"])]
+_DAY_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _iso_day(value: Any) -> Any:
+    """A calendar day is ``YYYY-MM-DD`` text, nothing else: pydantic's lax dates would
+    take a number as Unix seconds, or a date-time at midnight."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _DAY_RE.match(value):
+        raise PydanticCustomError("date_format", "a day is YYYY-MM-DD text, such as 2026-12-01")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as err:
+        raise PydanticCustomError(
+            "date_value", "not a calendar day: {why}", {"why": str(err)}
+        ) from None
+
+
+Day = Annotated[
+    date,
+    BeforeValidator(_iso_day),
+    WithJsonSchema({"type": "string", "format": "date", "example": "2026-12-01"}),
+]
 
 
 class _Strict(BaseModel):
@@ -122,14 +154,46 @@ class Offer(_Strict):
         return self
 
 
+_STORE_RE = re.compile(IDENT_PATTERN)
+
+
+def _stores(value: Any) -> Any:
+    """``"all"`` or a list of distinct store ids, sorted; an error names the bad item."""
+    if value == "all":
+        return value
+    if not isinstance(value, list):
+        raise PydanticCustomError("stores_type", 'stores is "all" or a list of store ids')
+    if not 1 <= len(value) <= MAX_STORES:
+        raise PydanticCustomError(
+            "stores_length", "stores lists 1 to {n} store ids", {"n": MAX_STORES}
+        )
+    seen: set[str] = set()
+    for i, s in enumerate(value):
+        if not isinstance(s, str) or not _STORE_RE.match(s):
+            raise PydanticCustomError(
+                "store_id", "stores[{i}] is not a store id (a-z, 0-9, _ and -, at most 64)",
+                {"i": i},
+            )  # fmt: skip
+        if s in seen:
+            raise PydanticCustomError("store_twice", "store {s} is listed twice", {"s": s})
+        seen.add(s)
+    return sorted(value)
+
+
 Stores = Annotated[
-    Literal["all"]
-    | Annotated[
-        list[StoreId],
-        Field(min_length=1, max_length=MAX_STORES, json_schema_extra={"uniqueItems": True}),
-    ],
-    Field(description='"all", or the store ids the campaign runs in'),
-]
+    Literal["all"] | list[str],
+    PlainValidator(_stores),
+    WithJsonSchema(
+        {
+            "description": '"all", or the store ids the campaign runs in',
+            "oneOf": [
+                {"type": "string", "enum": ["all"]},
+                {"type": "array", "items": {"type": "string", "pattern": IDENT_PATTERN},
+                 "minItems": 1, "maxItems": MAX_STORES, "uniqueItems": True},
+            ],
+        }
+    ),
+]  # fmt: skip
 
 
 class CampaignIn(_Strict):
@@ -148,11 +212,6 @@ class CampaignIn(_Strict):
     @classmethod
     def _landing(cls, v: str) -> str:
         return check_url(v)
-
-    @field_validator("stores")
-    @classmethod
-    def _unique(cls, v: str | list[str]) -> str | list[str]:
-        return unique_stores(v)
 
     @model_validator(mode="after")
     def _order(self) -> CampaignIn:
@@ -178,23 +237,6 @@ class CampaignPatch(_Strict):
     @classmethod
     def _landing(cls, v: str | None) -> str | None:
         return None if v is None else check_url(v)
-
-    @field_validator("stores")
-    @classmethod
-    def _unique(cls, v: str | list[str] | None) -> str | list[str] | None:
-        return None if v is None else unique_stores(v)
-
-
-def unique_stores(v: str | list[str]) -> str | list[str]:
-    """A store list sorted, each store once (a repeat is an error, not silently folded)."""
-    if isinstance(v, str):
-        return v
-    seen: set[str] = set()
-    for s in v:
-        if s in seen:
-            raise ValueError(f"store {s} is listed twice")
-        seen.add(s)
-    return sorted(v)
 
 
 def stores_of(stores: str | list[str]) -> tuple[bool, list[str]]:

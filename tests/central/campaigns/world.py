@@ -80,3 +80,22 @@ class World:
 def pickup(order_id: str) -> tuple[str, dict]:
     return ("pickup.confirmed", {"order_id": order_id, "staff_id": "st-1", "items": 1,
                                  "method": "qr"})  # fmt: skip
+
+
+def campaign_body(**over: Any) -> dict[str, Any]:
+    """A valid ``POST /api/v1/campaigns`` body; ``over`` replaces top-level fields."""
+    return {
+        "name": "Winter boots",
+        "channel": "direct_mail",
+        "starts_on": "2026-12-01",
+        "ends_on": "2099-12-31",
+        "stores": ["s1", "s2"],
+        "landing_url": "https://shop.example.com/winter?utm_source=flyer",
+        "offer": {
+            "text": {"en": "20% off winter boots", "de": "20 % auf Winterstiefel"},
+            "visual": {"kind": "asset", "name": "offers/winter-boots.png"},
+            "valid_from": "2026-12-01",
+            "valid_until": "2026-12-24",
+        },
+        **over,
+    }
