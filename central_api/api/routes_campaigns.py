@@ -62,13 +62,7 @@ class CampaignOut(BaseModel):
 
 
 def campaign_out(c: records.Campaign) -> dict[str, Any]:
-    return {
-        "id": c.id, "name": c.name, "channel": c.channel, "starts_on": c.starts_on,
-        "ends_on": c.ends_on, "stores": "all" if c.all_stores else c.stores,
-        "landing_url": c.landing_url, "offer": c.offer_resolved(),
-        "status": c.status(records.today_of(utcnow())), "created_at": c.created_at,
-        "updated_at": c.updated_at, "ended_at": c.ended_at, "revision": c.revision,
-    }  # fmt: skip
+    return c.as_dict(records.today_of(utcnow()))
 
 
 def _pushed(request: Request) -> None:

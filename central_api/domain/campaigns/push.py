@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -109,6 +110,7 @@ class CampaignPublisher:
         #: store → the payload this process last published there
         self._sent: dict[str, bytes] = {}
         self._thread: threading.Thread | None = None
+        self._inflight: list[Any] = []
         self.published = 0
 
     @classmethod
@@ -165,11 +167,29 @@ class CampaignPublisher:
                 if self._sent.get(store) == body:
                     continue
                 try:
-                    self.link.publish(topics.campaigns(store), body, qos=1, retain=True)
+                    info = self.link.publish(topics.campaigns(store), body, qos=1, retain=True)
                 except NotConnected:
                     log.info("campaign lists: link down after %d of them", sent)
                     return sent
                 self._sent[store] = body
+                self._inflight.append(info)
                 sent += 1
             self.published += sent
             return sent
+
+    @property
+    def stores_current(self) -> int:
+        """Stores whose list this process has published since it last connected."""
+        with self._lock:
+            return len(self._sent)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until the broker has acknowledged every list published so far."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                self._inflight = [i for i in self._inflight if not i.is_published()]
+                if not self._inflight:
+                    return True
+            time.sleep(0.01)
+        return False

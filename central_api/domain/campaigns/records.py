@@ -65,6 +65,17 @@ class Campaign:
     def reaches(self, store_id: str) -> bool:
         return self.all_stores or store_id in self.stores
 
+    def as_dict(self, today: date) -> dict[str, Any]:
+        """The campaign as the API and the CLI show it (``stores`` is ``"all"`` or a list)."""
+        return {
+            "id": self.id, "name": self.name, "channel": self.channel,
+            "starts_on": self.starts_on, "ends_on": self.ends_on,
+            "stores": "all" if self.all_stores else self.stores,
+            "landing_url": self.landing_url, "offer": self.offer_resolved(),
+            "status": self.status(today), "created_at": self.created_at,
+            "updated_at": self.updated_at, "ended_at": self.ended_at, "revision": self.revision,
+        }  # fmt: skip
+
     def offer_resolved(self) -> dict[str, Any]:
         """The offer with its validity filled in from the campaign's dates."""
         offer = dict(self.offer)
