@@ -16,10 +16,19 @@ from sqlalchemy import Engine
 
 from central_api.api.keys import create_key
 from central_api.app import create_app
+from central_api.domain.campaigns.model import (
+    LANGUAGES,
+    MAX_CAMPAIGNS_PER_STORE,
+    MAX_NAME_CHARS,
+    MAX_OFFER_CHARS,
+    MAX_URL_CHARS,
+    CampaignIn,
+)
 from central_api.domain.campaigns.push import MAX_PAYLOAD_BYTES, CampaignPublisher
+from central_api.domain.campaigns.records import create
 from central_api.store.db import write_transaction
 from central_api.store.tables import devices
-from edge_sync.protocol import topics
+from edge_sync.protocol import topics, utcnow
 from edge_sync.protocol.settings import BrokerSettings
 from tests.central.api.conftest import bearer
 from tests.support.mqtt import MqttProbe
@@ -171,14 +180,6 @@ def test_a_publisher_that_starts_republishes_every_list(engine, broker, api, pub
 def test_a_full_list_stays_under_the_payload_bound(engine, broker, api):
     """The largest campaigns that validate, as many as a store's list takes."""
     client, key = api
-    from central_api.domain.campaigns.model import (
-        LANGUAGES,
-        MAX_CAMPAIGNS_PER_STORE,
-        MAX_NAME_CHARS,
-        MAX_OFFER_CHARS,
-        MAX_URL_CHARS,
-    )  # fmt: skip
-
     url = "https://shop.example.com/" + "x" * (MAX_URL_CHARS - 25)
     for n in range(MAX_CAMPAIGNS_PER_STORE):
         body = campaign_body(
@@ -199,3 +200,19 @@ def test_a_full_list_stays_under_the_payload_bound(engine, broker, api):
         assert size <= MAX_PAYLOAD_BYTES, size
     finally:
         s1.close()
+
+
+def test_a_change_made_elsewhere_reaches_the_store_by_the_next_round(engine, broker):
+    """A campaign written by another process (here: straight to the database, nobody
+    calls ``changed``) is published by the periodic round."""
+    pub = CampaignPublisher.for_central(engine, BrokerSettings(url=broker.url), interval_s=0.5)
+    pub.start()
+    s1 = probe(broker, "s1")
+    try:
+        assert pub.link.wait_connected(10)
+        with write_transaction(engine) as conn:
+            create(conn, CampaignIn.model_validate(campaign_body(id="cmp-cli")), utcnow(), "cli")
+        assert ids(latest_with(s1, lambda d: "cmp-cli" in ids(d), timeout=5)) == ["cmp-cli"]
+    finally:
+        s1.close()
+        pub.stop()
