@@ -5,6 +5,7 @@
     python main.py central create-key --role admin|marketer|integration [--name NAME] [--config FILE]
     python main.py central revoke-key KEY_ID [--config FILE]
     python main.py central import-attributes FILE [--config FILE]
+    python main.py central campaign create|list|show … [--config FILE]
     python main.py edge --config FILE
     python main.py edge simulate --config FILE --count N [--rate R] [--seed S]
     python main.py config validate FILE [--kind device|central]
@@ -79,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     iattr = csub.add_parser("import-attributes", help="import profile attributes from a CSV file")
     iattr.add_argument("file", help="CSV with a header: a key column and attribute columns")
     iattr.add_argument("--config", dest="key_config", metavar="FILE")
+    from central_api.domain.campaigns.cli import add_parser as add_campaign_parser
+
+    add_campaign_parser(csub)
 
     edge = sub.add_parser("edge", help="run the device's sync daemon, or edge tools")
     edge.add_argument("--config", help="device TOML config")
@@ -170,6 +174,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.central_cmd == "revoke-key":
             cfg = load_central_config(args.key_config or args.config)
             return revoke_api_key(cfg, args.key_id)
+        if args.central_cmd == "campaign":
+            from central_api.domain.campaigns.cli import run as run_campaign
+
+            return run_campaign(args, load_central_config(args.campaign_config or args.config))
         if args.central_cmd == "import-attributes":
             from central_api.imports.attributes import run_import
 

@@ -11,6 +11,8 @@ from edge_sync.version import VERSION
 from .api import (
     routes_admin_profiles,
     routes_attributes,
+    routes_campaign_reports,
+    routes_campaigns,
     routes_devices,
     routes_events,
     routes_funnel,
@@ -25,6 +27,7 @@ from .api.auth import AuthFirstMiddleware
 from .api.errors import install_error_handlers
 from .api.middleware import MAX_BODY_BYTES, BodyLimitMiddleware, CatchAllMiddleware
 from .api.openapi import install_openapi
+from .domain.campaigns.push import CampaignPublisher
 from .service import IngestService
 
 DESCRIPTION = """\
@@ -37,10 +40,15 @@ are paginated: `?limit=` (1..500, default 50) and `?cursor=` set to the previous
 
 
 def create_app(
-    engine: Engine, ingest: IngestService | None = None, max_body_bytes: int = MAX_BODY_BYTES
+    engine: Engine,
+    ingest: IngestService | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    campaign_push: CampaignPublisher | None = None,
 ) -> FastAPI:
+    """``campaign_push``: the publisher told after each campaign change made here."""
     app = FastAPI(title="omnikiosk central", version=VERSION, description=DESCRIPTION)
     app.state.engine = engine
+    app.state.campaign_push = campaign_push
     install_error_handlers(app)
     app.add_middleware(AuthFirstMiddleware)
     app.add_middleware(OptionsMiddleware)
@@ -52,7 +60,10 @@ def create_app(
         routes_rules, routes_webhooks,
     ):  # fmt: skip
         app.include_router(module.router)
-    for module in (routes_profiles, routes_funnel, routes_attributes):
+    for module in (
+        routes_profiles, routes_funnel, routes_attributes, routes_campaigns,
+        routes_campaign_reports,
+    ):  # fmt: skip
         app.include_router(module.router)
     install_openapi(app)
 

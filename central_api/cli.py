@@ -61,6 +61,12 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
     # Every central process sends due webhook deliveries (workers never take the same one).
     webhooks = WebhookWorker(engine, webhook_worker_settings(cfg))
     webhooks.start()
+    # Every central process keeps the stores' retained campaign lists current: it
+    # republishes them at start, after its own changes and every 30 s.
+    from .domain.campaigns.push import CampaignPublisher
+
+    campaign_push = CampaignPublisher.for_central(engine, cfg.broker)
+    campaign_push.start()
     service: IngestService | None = None
     if role in ("all", "ingest"):
         tune_gc()
@@ -86,7 +92,7 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
 
             server = uvicorn.Server(
                 uvicorn.Config(
-                    create_app(engine, service),
+                    create_app(engine, service, campaign_push=campaign_push),
                     host=cfg.api.host,
                     port=cfg.api.port,
                     log_level="warning",
@@ -102,6 +108,7 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
     finally:
         if service is not None:
             service.stop()
+        campaign_push.stop()
         webhooks.stop()
         engine.dispose()
     return 0

@@ -1,5 +1,10 @@
 """``GET /api/v1/funnel``: profiles per funnel stage, with drop-off, by campaign, store and
-date range; plus the anonymous campaign scan counts for the same filters."""
+date range; plus the anonymous campaign scan counts for the same filters.
+
+Without ``campaign`` the stages are the profiles' own (``stages_reached``: each stage
+credited to the campaign of the fact that first reached it). With ``campaign`` they are
+what the profiles did under that campaign (``journeys.campaign_stage_history``): its
+own facts and everything after one of them within the attribution window."""
 
 from __future__ import annotations
 
@@ -10,8 +15,10 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, func, select
 
+from central_api.domain.campaigns.reads import campaign_stage_rows
 from central_api.domain.journeys.funnel import StageRow, funnel
 from central_api.domain.journeys.journey_rules import Stage
+from central_api.domain.scoring.active_rules import active_rules
 from central_api.store.profile_tables import campaign_counts, profiles, stages_reached
 
 from .auth import get_engine, guarded
@@ -22,6 +29,18 @@ from .schemas import Timestamp
 router = APIRouter(prefix="/api/v1", tags=["funnel"])
 
 Id = Annotated[str | None, Query(max_length=64, pattern=PLAIN)]
+#: days after a campaign's event that what a profile does is credited to it
+WindowDays = Annotated[
+    float | None,
+    Query(
+        ge=0,
+        le=366,
+        allow_inf_nan=False,
+        description="attribution window in days: what a profile does less than this long "
+        "after a campaign's event is credited to the campaign (default: the rules' "
+        "`[journey] attribution_window_days`)",
+    ),
+]
 
 
 class FunnelStageOut(BaseModel):
@@ -44,7 +63,7 @@ class FunnelOut(BaseModel):
     )
 
 
-def _days(start: datetime | None, end: datetime | None) -> tuple[str | None, str | None]:
+def utc_days(start: datetime | None, end: datetime | None) -> tuple[str | None, str | None]:
     """Scans are counted per UTC day: the days from start's through the one holding the
     last instant before ``end``, as ``[first, stop)`` ISO dates."""
     first = start.date().isoformat() if start else None
@@ -54,6 +73,14 @@ def _days(start: datetime | None, end: datetime | None) -> tuple[str | None, str
     elif end is not None and end.date() < date.max:
         stop = (end.date() + timedelta(days=1)).isoformat()
     return first, stop
+
+
+def check_range(start: datetime | None, end: datetime | None) -> None:
+    if start is not None and end is not None and start >= end:
+        detail = "end must be after start"
+        raise ApiError(422, detail, type_=problem_type("invalid-request"),
+                       errors=[{"location": "query", "field": "end", "detail": detail,
+                                "type": "value_error"}])  # fmt: skip
 
 
 @router.get(
@@ -68,16 +95,18 @@ def get_funnel(
     store: Annotated[Id, Query(description="only stages credited to this store")] = None,
     start: Annotated[UtcTime | None, Query(description="stages first reached at or after")] = None,
     end: Annotated[UtcTime | None, Query(description="stages first reached before")] = None,
+    window_days: WindowDays = None,
 ) -> dict[str, Any]:
     """A profile counts at a stage when a stage record that the filters keep is at that
     stage or a later one, so each stage is at most the one before it and the drop-offs
     plus the last stage add up to the first. Only profiles with profiling consent have
-    stage records; merged profiles are left out (their history is the survivor's)."""
-    if start is not None and end is not None and start >= end:
-        detail = "end must be after start"
-        raise ApiError(422, detail, type_=problem_type("invalid-request"),
-                       errors=[{"location": "query", "field": "end", "detail": detail,
-                                "type": "value_error"}])  # fmt: skip
+    stage records; merged profiles are left out (their history is the survivor's).
+
+    With `campaign`, a profile's stages are those reached under the campaign: by the
+    campaign's own events (its scans, its recipients' check-ins, its emails) and by
+    whatever the profile did after one of them, within `window_days`, in the kiosk
+    session or online."""
+    check_range(start, end)
     sr = stages_reached.c
     q = (
         select(sr.profile_id, sr.stage, sr.first_reached_at, sr.campaign_id, sr.store_id)
@@ -95,13 +124,18 @@ def get_funnel(
         q = q.where(sr.first_reached_at >= start)
     if end is not None:
         q = q.where(sr.first_reached_at < end)
-    first_day, stop_day = _days(start, end)
+    first_day, stop_day = utc_days(start, end)
     if first_day is not None:
         scans = scans.where(campaign_counts.c.day >= first_day)
     if stop_day is not None:
         scans = scans.where(campaign_counts.c.day < stop_day)
     with engine.connect() as conn:
-        rows = [StageRow(*r) for r in conn.execute(q)]
+        if campaign is None:
+            rows = [StageRow(*r) for r in conn.execute(q)]
+        else:
+            journey = active_rules(conn).journey
+            days = journey.attribution_window_days if window_days is None else window_days
+            rows = campaign_stage_rows(conn, campaign, journey, days)
         scanned = int(conn.execute(scans).scalar_one())
     # (the SQL filters are funnel()'s own; passing them again keeps one definition)
     f = funnel(rows, campaign=campaign, store=store, start=start, end=end)

@@ -45,6 +45,11 @@ def store_down(store_id: str, kind: str) -> str:
 KEYS = f"{PREFIX}/down/all/keys"
 
 
+def campaigns(store_id: str) -> str:
+    """Retained: the campaigns running or scheduled in the store, as central last pushed."""
+    return store_down(store_id, "campaigns")
+
+
 def central_filters(kinds: tuple[str, ...] = ("events", "status", "heartbeat")) -> list[str]:
     """What central subscribes to (without the shared-subscription prefix)."""
     return [f"{PREFIX}/up/+/+/{kind}" for kind in kinds]

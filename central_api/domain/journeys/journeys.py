@@ -16,6 +16,12 @@ when that fact has none (an online order has no store, a kiosk search no campaig
 those of the profile's latest earlier fact that had one, less than
 ``attribution_window_days`` before (last touch; 0 turns this off). A click-and-collect
 order's own store is its pickup store.
+
+That credit goes to one campaign per stage: the first to reach it. A campaign's own
+funnel asks another question — what did the profile do *because of* this campaign — and
+``campaign_stage_history`` answers it: every stage evidenced by the campaign's own facts
+(its scans, its recipients' check-ins, its emails) and by whatever the profile did after
+one of them, less than the window later, in the same kiosk session or anywhere else.
 """
 
 from __future__ import annotations
@@ -125,6 +131,48 @@ def _stage_history(facts: list[Fact], rules: JourneyRules) -> list[StageReached]
             last_campaign = (f.occurred_at, own)
         if (own := _store_of(f)) is not None:
             last_store = (f.occurred_at, own)
+    return out
+
+
+def campaign_stage_history(
+    facts: Iterable[Fact],
+    campaign_id: str,
+    rules: JourneyRules = DEFAULT_JOURNEY_RULES,
+    window_days: float | None = None,
+) -> list[StageReached]:
+    """The stages reached under ``campaign_id`` (a prefix of ``STAGES``, all credited to
+    it): by a fact of the campaign itself, or by a later fact less than ``window_days``
+    (default: the rules' ``attribution_window_days``) after the campaign's latest fact
+    before it. Stages the profile had reached before the campaign count again here when
+    a fact under the campaign evidences them; facts before its first touch never count.
+    The store is the fact's own, else the latest one within the window (as in
+    ``stage_history``)."""
+    days = rules.attribution_window_days if window_days is None else window_days
+    window = timedelta(days=days)
+    evidence = rules.compiled.stages_evidenced
+    touched: datetime | None = None
+    last_store: tuple[datetime, str] | None = None
+    out: list[StageReached] = []
+    for f in ordered(facts):
+        own_store = _store_of(f)
+        if campaign_of(f) == campaign_id:
+            touched = f.occurred_at
+        if touched is not None and (touched == f.occurred_at or f.occurred_at - touched < window):
+            evidenced = evidence(f)
+            top = max(evidenced, default=-1)
+            if top >= len(out):
+                store = own_store
+                if store is None and last_store and f.occurred_at - last_store[0] < window:
+                    store = last_store[1]
+                out.extend(
+                    StageReached(
+                        STAGES[i], f.occurred_at, f.event_id, campaign_id, store,
+                        i not in evidenced,
+                    )
+                    for i in range(len(out), top + 1)
+                )  # fmt: skip
+        if own_store is not None:
+            last_store = (f.occurred_at, own_store)
     return out
 
 

@@ -66,6 +66,14 @@ AUTH_TESTED_ELSEWHERE = {
         ("PATCH", "/api/v1/profiles/{profile_id}/attributes"),
         ("POST", "/api/v1/profiles/attributes:import"),
     },
+    "tests/central/campaigns/test_auth_campaigns.py": {
+        ("POST", "/api/v1/campaigns"), ("GET", "/api/v1/campaigns"),
+        ("GET", "/api/v1/campaigns/{campaign_id}"), ("PATCH", "/api/v1/campaigns/{campaign_id}"),
+        ("POST", "/api/v1/campaigns/{campaign_id}/end"),
+        ("GET", "/api/v1/campaign-reports/scans"), ("GET", "/api/v1/campaign-reports/scans.csv"),
+        ("GET", "/api/v1/campaign-reports/attribution"),
+        ("GET", "/api/v1/campaign-reports/attribution.csv"),
+    },
     "tests/central/ops/test_ops_routes.py": {
         ("GET", "/api/v1/rules"), ("PUT", "/api/v1/rules"), ("POST", "/api/v1/rules/dry-run"),
         ("POST", "/api/v1/webhooks"), ("GET", "/api/v1/webhooks"),

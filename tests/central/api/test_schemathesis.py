@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,15 @@ def _as_issued(case: Any) -> None:
                 else (f"profiles:{query['sort']}", [1 - n % 3, (n % 2000) / 7 - 140, f"p-{n:x}"])
             ),
             "/api/v1/webhooks": ("webhooks", [1 + n % BIGINT_MAX]),
+            "/api/v1/campaigns": ("campaigns", [f"cmp-{n:x}"]),
+            "/api/v1/campaign-reports/scans": (
+                "campaign-scans",
+                [
+                    f"cmp-{n % 5}",
+                    f"s{n % 7}",
+                    (date(2026, 1, 1) + timedelta(days=n % 400)).isoformat(),
+                ],
+            ),
             "/api/v1/webhooks/{webhook_id}/deliveries": (
                 f"deliveries:{(case.path_parameters or {}).get('webhook_id')}:"
                 f"{query.get('status') or ''}",
@@ -212,13 +221,25 @@ def _as_issued(case: Any) -> None:
         # the stages are the active rules' (PUT /rules changes them), not a fixed enum
         stages = sorted({t.stage for t in default_rules().thresholds if t.stage})
         case.query = {**case.query, "lifecycle_stage": stages[_digest(query) % len(stages)]}
-    if path == "/api/v1/funnel" and query.get("start") and query.get("end"):
+    if path in ("/api/v1/campaigns", "/api/v1/campaigns/{campaign_id}"):
+        _days_in_order(case.body, "starts_on", "ends_on")
+        if isinstance(case.body, dict):
+            _days_in_order(case.body.get("offer"), "valid_from", "valid_until")
+    if (path == "/api/v1/funnel" or path.startswith("/api/v1/campaign-reports/")) and (
+        query.get("start") and query.get("end")
+    ):
         # end after start: a relation between two parameters JSON Schema cannot state
         start, end = sorted((query["start"], query["end"]), key=_instant)
         if _instant(start) == _instant(end):
             case.query = {k: v for k, v in case.query.items() if k != "end"}
         else:
             case.query = {**case.query, "start": start, "end": end}
+
+
+def _days_in_order(doc: Any, first: str, last: str) -> None:
+    """An end day on or after its start day: a relation JSON Schema cannot state."""
+    if isinstance(doc, dict) and isinstance(doc.get(first), str) and isinstance(doc.get(last), str):
+        doc[first], doc[last] = sorted((doc[first], doc[last]))
 
 
 def _instant(text: str) -> datetime:
