@@ -227,3 +227,4 @@ api_keys = Table(
 # Step 2's tables live in their own module; importing it registers them on ``metadata``.
 from . import ops_tables as _ops_tables  # noqa: E402, F401
 from . import profile_tables as _profile_tables  # noqa: E402, F401
+from . import token_tables as _token_tables  # noqa: E402, F401
