@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -125,6 +125,15 @@ class Revocation:
     generation: int
     #: no code in this scope is valid after this day anyway: the entry may then go
     until: date
+
+
+class RevocationList(Protocol):
+    """What ``verify`` asks a revocation list (``Revocations``, or one read from a
+    database as needed)."""
+
+    def __len__(self) -> int: ...
+
+    def revokes(self, scope_hashes: Iterable[str], generation: int) -> bool: ...
 
 
 class Revocations:

@@ -32,7 +32,7 @@ from .codec import (
     token_part,
     unpack,
 )
-from .keyring import NO_REVOCATIONS, Keyring, Revocations, scope_hash, scopes_of
+from .keyring import NO_REVOCATIONS, Keyring, RevocationList, scope_hash, scopes_of
 
 
 class Reason(StrEnum):
@@ -154,7 +154,7 @@ def verify(
     keyring: Keyring,
     *,
     now: datetime | None = None,
-    revoked: Revocations = NO_REVOCATIONS,
+    revoked: RevocationList = NO_REVOCATIONS,
     store_id: str | None = None,
     kinds: Iterable[Kind | str] | None = None,
     used: Used = None,
