@@ -117,6 +117,12 @@ class Ingestor:
         group = prepared.take()
         if not group.batches and not group.signals and not group.dead and not group.counters:
             return []
+        if group.tokens:
+            # Before anything is written for these events (a ``before`` hook creates the
+            # profiles they name): an erased profile's link must not make it again. Read
+            # again inside the transaction, for a revocation committed meanwhile.
+            with self.engine.connect() as conn:
+                events.drop_revoked(conn, group)
         valid = events.valid_events(group)
         for effect in self.effects:
             before = getattr(effect, "before", None)

@@ -107,7 +107,7 @@ def write(conn: Connection, g: Group, effects: Sequence[Effect]) -> None:
     """Insert the group's events, sort out duplicates and conflicts, apply the effects of
     the new ones; each batch's answer is then complete."""
     if g.tokens:
-        _drop_revoked(conn, g)
+        drop_revoked(conn, g)
     outcomes = insert_events(conn, list(g.rows.values()))
     new_events: list[ValidEvent] = []
     applied: set[EventKey] = set()
@@ -132,7 +132,7 @@ def write(conn: Connection, g: Group, effects: Sequence[Effect]) -> None:
             effect.apply(conn, new_events, g.latest)
 
 
-def _drop_revoked(conn: Connection, g: Group) -> None:
+def drop_revoked(conn: Connection, g: Group) -> None:
     """Dead-letter the events whose token is revoked (read in this transaction, so an
     erasure committed before it is seen), and keep them from being inserted."""
     revoked = revoked_among(conn, (h for v in g.tokens.values() for h in v.scope_hashes))
