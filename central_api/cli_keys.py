@@ -17,7 +17,7 @@ def _store(cfg: CentralConfig) -> KeyStore:
 
 def keys_list(cfg: CentralConfig) -> int:
     store = _store(cfg)
-    keys = store.keys()
+    keys = store.all_keys()
     if not keys:
         print(f"no keys in {store.dir} (central makes one when it starts)")
         return 0

@@ -42,7 +42,7 @@ def test_a_missing_key_is_made_private_and_logged_with_a_backup_note(tmp_path, c
     # the next start finds it and makes nothing
     caplog.clear()
     assert store.ensure().kid == 1 and caplog.text == ""
-    assert [k.kid for k in store.keys()] == [1]
+    assert [k.kid for k in store.all_keys()] == [1]
 
 
 def test_a_key_others_can_read_is_refused_with_the_fix(tmp_path):

@@ -87,7 +87,7 @@ class KeyStore:
 
     # -- reading -----------------------------------------------------------------------
 
-    def keys(self) -> list[StoredKey]:
+    def all_keys(self) -> list[StoredKey]:
         """Every key in the directory, oldest first. Refuses exposed or unreadable files."""
         if not self.dir.is_dir():
             return []
@@ -123,11 +123,11 @@ class KeyStore:
             raise KeyStoreError(f"signing key {path} cannot be read: {err}") from None
 
     def signing_key(self) -> StoredKey | None:
-        active = [k for k in self.keys() if k.not_after is None]
+        active = [k for k in self.all_keys() if k.not_after is None]
         return active[-1] if active else None
 
     def keyring(self) -> Keyring:
-        return Keyring(k.public for k in self.keys())
+        return Keyring(k.public for k in self.all_keys())
 
     def signer(self) -> Signer:
         key = self.signing_key()
@@ -141,7 +141,7 @@ class KeyStore:
     # -- changing ------------------------------------------------------------------------
 
     def _new_key(self, now: datetime) -> StoredKey:
-        existing = self.keys()
+        existing = self.all_keys()
         kid = max((k.kid for k in existing), default=0) + 1
         if kid > MAX_KID:
             raise KeyStoreError(
@@ -186,12 +186,12 @@ class KeyStore:
     def rotate(self, now: datetime | None = None) -> StoredKey:
         """A new signing key from now on; the old ones keep verifying until retired."""
         self._prepare_dir()
-        self.keys()  # refuse exposed files before adding one
+        self.all_keys()  # refuse exposed files before adding one
         return self._new_key(now or datetime.now(UTC))
 
     def retire(self, kid: int, until: datetime | None = None) -> StoredKey:
         """Give key ``kid`` an end date (default: now): its codes verify until then."""
-        keys = {k.kid: k for k in self.keys()}
+        keys = {k.kid: k for k in self.all_keys()}
         if kid not in keys:
             raise KeyStoreError(f"no key {kid} in {self.dir}")
         key = keys[kid]
