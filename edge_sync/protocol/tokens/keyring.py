@@ -131,8 +131,6 @@ class RevocationList(Protocol):
     """What ``verify`` asks a revocation list (``Revocations``, or one read from a
     database as needed)."""
 
-    def __len__(self) -> int: ...
-
     def revokes(self, scope_hashes: Iterable[str], generation: int) -> bool: ...
 
 
@@ -150,6 +148,8 @@ class Revocations:
                 self._by_scope[e.scope] = max(e.generation, self._by_scope.get(e.scope, -1))
 
     def revokes(self, scope_hashes: Iterable[str], generation: int) -> bool:
+        if not self._by_scope:
+            return False
         get = self._by_scope.get
         return any(get(h, -1) >= generation for h in scope_hashes)
 

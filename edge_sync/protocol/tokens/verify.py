@@ -192,7 +192,7 @@ def verify(
     if now >= day_start(fields.not_after) + timedelta(days=1):
         raise InvalidToken(Reason.EXPIRED, f"valid until {fields.not_after}")
     token = Token(fields, signed_text(signed), hash_of(signed))
-    if len(revoked) and revoked.revokes(token.scope_hashes(), fields.generation):
+    if revoked.revokes(token.scope_hashes(), fields.generation):
         raise InvalidToken(Reason.REVOKED, f"generation {fields.generation} is revoked")
     if fields.kind is Kind.ORDER and used is not None:
         seen = used(token.token_hash) if callable(used) else token.token_hash in used
