@@ -54,14 +54,14 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
     from .store.db import make_engine, migrate, ping
     from .webhook_worker import WebhookWorker
 
-    keys = KeyStore(cfg.tokens.key_dir, cfg.tokens.public_host)
-    signing = keys.ensure()  # refuses a key file others can read, before anything starts
-    log.info("central: QR codes signed with key %d from %s", signing.kid, keys.dir)
-    keyring = KeyringFile(keys)
     engine = make_engine(cfg.database.url)
     ping(engine)
+    keys = KeyStore(cfg.tokens.key_dir, cfg.tokens.public_host)
+    signing = keys.ensure()  # refuses a key file others can read, before anything runs
+    keyring = KeyringFile(keys)
     migrate(engine)
     log.info("central: database %s at schema head", engine.url.render_as_string(hide_password=True))
+    log.info("central: QR codes signed with key %d from %s", signing.kid, keys.dir)
     if role in ("all", "api"):
         _resume_rederive(engine)
     # Every central process sends due webhook deliveries (workers never take the same one).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -66,7 +67,11 @@ def test_central_refuses_to_start_with_an_exposed_key(tmp_path):
     assert done.returncode == 2, done.stderr
     assert f"Fix: chmod 600 {key.path}" in done.stderr
     assert "Traceback" not in done.stderr
-    assert not (tmp_path / "c.db").exists()  # refused before it touched anything
+    # refused before it migrated the database or started anything
+    if (tmp_path / "c.db").exists():
+        con = sqlite3.connect(tmp_path / "c.db")
+        assert con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        con.close()
 
 
 def test_rotate_and_retire_through_the_cli(tmp_path, capsys):
