@@ -151,3 +151,13 @@ def test_a_resent_batch_with_a_bad_token_is_answered_the_same(engine, strict):
     with engine.connect() as conn:
         n = conn.execute(select(dead_letters.c.payload)).scalars().all()
     assert len(n) == 2 and all(json.loads(p)["seq"] == 2 for p in n)
+
+
+def test_erasing_a_recipient_removes_the_scans_that_name_them(engine, strict):
+    r = sign("r", "prof-2", campaign_id="cmp-1")
+    other = sign("r", "prof-4", campaign_id="cmp-1")
+    evs = [link(1, r), scan(2, r), scan(3, other)]
+    assert answer(strict, evs).acked == [(1, 3)]
+    with write_transaction(engine) as conn:
+        erase_profile(conn, "prof-2", "test", T0)
+    assert stored_ids(engine) == {evs[2]["id"]}
