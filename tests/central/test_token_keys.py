@@ -81,7 +81,7 @@ def test_rotate_and_retire_through_the_cli(tmp_path, capsys):
     assert "no keys" in capsys.readouterr().out
     old = store.ensure()
     old_code = store.signer().sign(
-        "p", "p-00112233445566778899", not_before=date(2026, 1, 1), not_after=date(2030, 1, 1)
+        "p", "p-00112233445566778899", not_before=date(2026, 1, 1), not_after=date(2029, 6, 1)
     )
     assert main(["central", "keys", "rotate", "--config", cfg]) == 0
     assert "key 2 signs new codes" in capsys.readouterr().out

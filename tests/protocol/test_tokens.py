@@ -251,6 +251,9 @@ def test_signer_refuses_what_no_code_can_say():
             SIGNER.sign(kind, subject, not_before=NB, not_after=NA, **kwargs)
     with pytest.raises(ValueError, match="before"):
         SIGNER.sign("p", "p-1", not_before=NA, not_after=NB)
+    # longer than central keeps revocations: such a code could outlive its revocation
+    with pytest.raises(ValueError, match="at most"):
+        SIGNER.sign("p", "p-1", not_before=NB, not_after=date.today() + timedelta(days=1200))
 
 
 def test_keys_message_round_trip_and_hostile_messages():

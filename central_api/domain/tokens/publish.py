@@ -14,16 +14,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 
+from central_api.store.db import write_transaction
 from edge_sync.protocol import topics
 from edge_sync.protocol.link import MqttLink, NotConnected
 from edge_sync.protocol.tokens import KeysMessage, keys_message
 
 from .check import KeyringFile
-from .revocations import in_force
+from .revocations import in_force, prune
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,14 @@ class KeysPublisher:
         self._last: tuple[str, int] | None = None  # (content hash, link.connects)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pruned_on: date | None = None
 
     def build(self, now: datetime | None = None) -> KeysMessage:
         now = now or datetime.now(UTC)
+        if self._pruned_on != now.date():  # once a day: revocations no code outlives
+            with write_transaction(self.engine) as conn:
+                prune(conn, now.date())
+            self._pruned_on = now.date()
         with self.engine.connect() as conn:
             revoked = in_force(conn, now.date())
         return keys_message(self.keyring(), revoked, now)

@@ -5,6 +5,7 @@ Every function runs inside the caller's transaction.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
@@ -13,6 +14,7 @@ from sqlalchemy import Connection, delete, select
 from edge_sync.protocol.tokens import (
     ALL_GENERATIONS,
     MAX_REVOCATIONS,
+    MAX_VALIDITY_DAYS,
     Revocation,
     Revocations,
     profile_scope,
@@ -22,13 +24,7 @@ from edge_sync.protocol.tokens import (
 from ...store.sql import insert_for
 from ...store.token_tables import token_revocations
 
-#: the longest validity central gives a code; a revocation is kept this long after it is
-#: made, so that it outlives every code it revokes
-MAX_VALIDITY_DAYS = 3 * 366
-
-
-class TooManyRevocations(Exception):
-    """The list pushed to the kiosks would be larger than they accept."""
+log = logging.getLogger(__name__)
 
 
 def revoke(
@@ -69,12 +65,6 @@ def revoke(
                 )
             )
             changed += 1
-    count = conn.execute(select(t.c.scope_hash).limit(MAX_REVOCATIONS + 1)).all()
-    if len(count) > MAX_REVOCATIONS:
-        raise TooManyRevocations(
-            f"more than {MAX_REVOCATIONS} revoked code scopes are in force; the kiosks "
-            "accept no more: revoke by campaign or key rotation instead of code by code"
-        )
     return changed
 
 
@@ -84,15 +74,29 @@ def revoke_profiles(conn: Connection, profile_ids: Iterable[str], at: datetime) 
 
 
 def in_force(conn: Connection, today: date) -> list[Revocation]:
-    """The revocations still needed (``until`` not passed), oldest day first."""
+    """The revocations still needed (``until`` not passed), for the kiosks: at most
+    ``MAX_REVOCATIONS``, the most recent first. Past that, the oldest are left out of
+    what the kiosks get (with a warning); central itself checks against all of them.
+    Revoking never fails for the cap: an erasure must always go through."""
     t = token_revocations
     rows = conn.execute(
         select(t.c.scope_hash, t.c.generation, t.c.until)
         .where(t.c.until >= today)
-        .order_by(t.c.scope_hash)
-        .limit(MAX_REVOCATIONS)
+        .order_by(t.c.revoked_at.desc(), t.c.scope_hash)
+        .limit(MAX_REVOCATIONS + 1)
     ).all()
-    return [Revocation(r.scope_hash, r.generation, r.until) for r in rows]
+    if len(rows) > MAX_REVOCATIONS:
+        log.warning(
+            "tokens: more than %d code scopes are revoked; the kiosks get the newest %d "
+            "(central still refuses them all): revoke by campaign or rotate keys instead "
+            "of revoking code by code",
+            MAX_REVOCATIONS,
+            MAX_REVOCATIONS,
+        )
+        rows = rows[:MAX_REVOCATIONS]
+    return sorted(
+        (Revocation(r.scope_hash, r.generation, r.until) for r in rows), key=lambda r: r.scope
+    )
 
 
 def prune(conn: Connection, today: date) -> int:

@@ -8,6 +8,7 @@ revocations a kiosk holds, ``verify`` the check and the signer. See docs/decisio
 from .codec import (
     EPOCH,
     MAX_TEXT,
+    MAX_VALIDITY_DAYS,
     QR_V7_M_ALNUM,
     Fields,
     Kind,
@@ -41,6 +42,7 @@ __all__ = [
     "MAX_KEYS_MESSAGE_BYTES",
     "MAX_REVOCATIONS",
     "MAX_TEXT",
+    "MAX_VALIDITY_DAYS",
     "MESSAGES",
     "NO_REVOCATIONS",
     "QR_V7_M_ALNUM",

@@ -47,6 +47,9 @@ MAX_DAY = 0xFFFF
 MAX_TEXT = 512
 #: the longest payload decoded (an id field holds at most 63 bytes of body)
 MAX_PAYLOAD = 3 * 64 + HEADER_BYTES
+#: the latest ``not_after`` a code may have, in days from the day it is signed; central
+#: keeps a revocation this long, so that it outlives every code it revokes
+MAX_VALIDITY_DAYS = 3 * 366
 #: alphanumeric characters QR version 7 holds at error correction M
 QR_V7_M_ALNUM = 178
 

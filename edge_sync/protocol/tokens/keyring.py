@@ -93,9 +93,6 @@ class PublicKey:
         assert self._key is not None
         return self._key
 
-    def valid_at(self, now: datetime) -> bool:
-        return self.not_before <= now and (self.not_after is None or now < self.not_after)
-
 
 class Keyring:
     """Public keys by key id. Immutable: a new set of keys is a new ``Keyring``."""

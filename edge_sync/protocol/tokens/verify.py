@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .codec import (
     DOMAIN,
+    MAX_TEXT,
+    MAX_VALIDITY_DAYS,
     SIGNATURE_BYTES,
     Fields,
     Kind,
@@ -191,7 +193,7 @@ def verify(
         raise InvalidToken(Reason.NOT_YET_VALID, f"valid from {fields.not_before}")
     if now >= day_start(fields.not_after) + timedelta(days=1):
         raise InvalidToken(Reason.EXPIRED, f"valid until {fields.not_after}")
-    token = Token(fields, signed_text(signed), hash_of(signed))
+    token = Token(fields, to_text(signed), hash_of(signed))
     if revoked.revokes(token.scope_hashes(), fields.generation):
         raise InvalidToken(Reason.REVOKED, f"generation {fields.generation} is revoked")
     if fields.kind is Kind.ORDER and used is not None:
@@ -201,17 +203,12 @@ def verify(
     return token
 
 
-def signed_text(signed: bytes) -> str:
-    return to_text(signed)
-
-
 def _parse(text: object) -> tuple[bytes, Fields]:
     if isinstance(text, (bytes, bytearray, memoryview)):
-        raw = bytes(text[:600])
-        if len(text) > 600:
+        if len(text) > MAX_TEXT:
             raise Malformed(f"{len(text)} bytes, more than any code")
         try:
-            text = raw.decode("ascii")
+            text = bytes(text).decode("ascii")
         except UnicodeDecodeError:
             raise Malformed("not ASCII") from None
     if not isinstance(text, str):
@@ -257,6 +254,12 @@ class Signer:
         fields = Fields(
             Kind(kind), subject, self.kid, generation, not_before, not_after, campaign_id, store_id
         )
+        latest = date.today() + timedelta(days=MAX_VALIDITY_DAYS)
+        if not_after > latest:
+            raise ValueError(
+                f"not_after {not_after} is more than {MAX_VALIDITY_DAYS} days away; "
+                "codes are issued for at most that long"
+            )
         payload = pack(fields)
         if len(payload) > self.max_payload:
             raise TooLong(
