@@ -6,8 +6,9 @@
     python main.py central revoke-key KEY_ID [--config FILE]
     python main.py central import-attributes FILE [--config FILE]
     python main.py central campaign create|list|show … [--config FILE]
+    python main.py central keys list|rotate|retire KID [--until TIME] [--config FILE]
     python main.py edge --config FILE
-    python main.py edge simulate --config FILE --count N [--rate R] [--seed S]
+    python main.py edge simulate --config FILE --count N [--rate R] [--seed S] [--key-dir DIR]
     python main.py config validate FILE [--kind device|central]
     python main.py qr decode IMAGE...
     python main.py demo [--events N] [--devices D] [--keep-running]
@@ -84,6 +85,16 @@ def _parser() -> argparse.ArgumentParser:
 
     add_campaign_parser(csub)
 
+    keys = csub.add_parser("keys", help="central's QR signing keys: list, rotate, retire")
+    ksub = keys.add_subparsers(dest="keys_cmd", required=True)
+    for name, what in (("list", "the keys and their state"), ("rotate", "a new signing key")):
+        kp = ksub.add_parser(name, help=what)
+        kp.add_argument("--config", dest="key_config", metavar="FILE")
+    kret = ksub.add_parser("retire", help="give a key an end date: its codes verify until then")
+    kret.add_argument("kid", type=int)
+    kret.add_argument("--until", help="RFC 3339 time (default: now)")
+    kret.add_argument("--config", dest="key_config", metavar="FILE")
+
     edge = sub.add_parser("edge", help="run the device's sync daemon, or edge tools")
     edge.add_argument("--config", help="device TOML config")
     esub = edge.add_subparsers(dest="edge_cmd")
@@ -94,6 +105,10 @@ def _parser() -> argparse.ArgumentParser:
         "--rate", type=float, default=0.0, help="events per second (0 = as fast as possible)"
     )
     sim.add_argument("--seed", type=int, default=None)
+    sim.add_argument(
+        "--key-dir",
+        help="central's key directory: simulated QR links then carry codes central accepts",
+    )
 
     config = sub.add_parser("config", help="configuration tools")
     cfsub = config.add_subparsers(dest="config_cmd", required=True)
@@ -158,6 +173,9 @@ def _one_line_errors() -> tuple[type[Exception], ...]:
     db = sys.modules.get("central_api.store.db")  # not imported: none of its errors raised
     if db is not None:
         found.append(db.DatabaseProblem)
+    keystore = sys.modules.get("central_api.domain.tokens.keystore")
+    if keystore is not None:
+        found.append(keystore.KeyStoreError)
     return tuple(found)
 
 
@@ -178,6 +196,16 @@ def _dispatch(args: argparse.Namespace) -> int:
             from central_api.domain.campaigns.cli import run as run_campaign
 
             return run_campaign(args, load_central_config(args.campaign_config or args.config))
+
+        if args.central_cmd == "keys":
+            from central_api import cli_keys
+
+            cfg = load_central_config(args.key_config or args.config)
+            if args.keys_cmd == "list":
+                return cli_keys.keys_list(cfg)
+            if args.keys_cmd == "rotate":
+                return cli_keys.keys_rotate(cfg)
+            return cli_keys.keys_retire(cfg, args.kid, args.until)
         if args.central_cmd == "import-attributes":
             from central_api.imports.attributes import run_import
 
@@ -192,7 +220,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             from edge_sync.simulate import run_simulation
 
             return run_simulation(
-                load_device_config(args.sim_config), args.count, args.rate, args.seed
+                load_device_config(args.sim_config),
+                args.count,
+                args.rate,
+                args.seed,
+                key_dir=args.key_dir,
             )
         if not args.config:
             print(

@@ -34,15 +34,17 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from benchmarks._common import Mosquitto, median, percentile, quick, result, spawn, stop, wait
-from benchmarks._traffic import event_count, kiosk_batches
+from benchmarks._traffic import event_count, kiosk_batches, traffic_codes
 from benchmarks.spine import bench_bare_mqtt
+from central_api.domain.tokens.keystore import KeyStore
 from edge_sync.protocol import topics
 
 
 def ingest_rate(tmp: Path, broker: Mosquitto, url: str, batches: list[bytes], name: str) -> float:
     cfg = tmp / f"{name}.toml"
     cfg.write_text(f'[database]\nurl = "{url}"\n[broker]\nurl = "{broker.url}"\n'
-                   f'[ingest]\nclient_id = "bench-{name}"\nshare_group = "{name}"\n')  # fmt: skip
+                   f'[ingest]\nclient_id = "bench-{name}"\nshare_group = "{name}"\n'
+                   f'[tokens]\nkey_dir = "{tmp / "keys"}"\n')  # fmt: skip
     log = tmp / f"{name}.log"
     proc = spawn(["central", "--role", "ingest", "--config", str(cfg)], log)
     try:
@@ -201,7 +203,11 @@ def main() -> int:
     small = quick()
     tmp = Path(tempfile.mkdtemp(prefix="omk-bench-central-"))
     sessions = 600 if small else 6000
-    batches = kiosk_batches(sessions, batch_size=500, profiles=sessions // 4)
+    # the links carry check-in codes signed with the key the benchmark's central uses
+    keys = KeyStore(tmp / "keys", "shop.example.com")
+    keys.ensure()
+    codes = traffic_codes(keys.signer())
+    batches = kiosk_batches(sessions, batch_size=500, profiles=sessions // 4, codes=codes)
     n = event_count(batches)
     # The machine is shared: baseline and ingest alternate, each round gives one ratio,
     # and the median round is the result.

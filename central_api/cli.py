@@ -47,6 +47,9 @@ def _resume_rederive(engine: Any) -> None:
 
 def run_central(cfg: CentralConfig, role: str = "all") -> int:
     """Run ingest and/or the HTTP API until SIGTERM/SIGINT. Migrates the database first."""
+    from .domain.tokens.check import KeyringFile, TokenCheck
+    from .domain.tokens.keystore import KeyStore
+    from .domain.tokens.publish import KeysPublisher
     from .ingest import Ingestor, default_effects
     from .service import IngestService, tune_gc
     from .store.db import make_engine, migrate, ping
@@ -54,8 +57,12 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
 
     engine = make_engine(cfg.database.url)
     ping(engine)
+    keys = KeyStore(cfg.tokens.key_dir, cfg.tokens.public_host)
+    signing = keys.ensure()  # refuses a key file others can read, before anything runs
+    keyring = KeyringFile(keys)
     migrate(engine)
     log.info("central: database %s at schema head", engine.url.render_as_string(hide_password=True))
+    log.info("central: QR codes signed with key %d from %s", signing.kid, keys.dir)
     if role in ("all", "api"):
         _resume_rederive(engine)
     # Every central process sends due webhook deliveries (workers never take the same one).
@@ -68,11 +75,15 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
     campaign_push = CampaignPublisher.for_central(engine, cfg.broker)
     campaign_push.start()
     service: IngestService | None = None
+    publisher: KeysPublisher | None = None
     if role in ("all", "ingest"):
         tune_gc()
         effects = default_effects(cfg.ingest.profile_cache_facts)
-        service = IngestService(cfg, Ingestor(engine, effects))
+        tokens = TokenCheck(keyring, untokened_links=cfg.tokens.accept_untokened_links)
+        service = IngestService(cfg, Ingestor(engine, effects, tokens))
         service.start()
+        publisher = KeysPublisher(engine, keyring, service.link, cfg.tokens.publish_interval_s)
+        publisher.start()
         broker = cfg.broker.broker_url().redacted()
         log.info("central: ingesting from %s as %s", broker, cfg.ingest.client_id)
         if not service.link.wait_connected(BROKER_GRACE_S):
@@ -106,6 +117,8 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
             signal.signal(signal.SIGINT, lambda *_: stop.set())
             stop.wait()
     finally:
+        if publisher is not None:
+            publisher.stop()
         if service is not None:
             service.stop()
         campaign_push.stop()

@@ -61,12 +61,47 @@ class WebhookSettings(StrictModel):
     poll_interval_s: float = Field(default=1.0, gt=0, le=60)
 
 
+#: a profile check-in code's payload (central's ``p-`` + 20 hex ids): the host must leave
+#: room for it inside QR version 7 at error correction M
+_CHECK_IN_PAYLOAD = 18
+
+
+class TokenSettings(StrictModel):
+    """QR codes: where central's signing keys live and the host their URLs name."""
+
+    #: the private signing keys (one file each, mode 0600); made on first start
+    key_dir: str = "var/keys"
+    #: codes are ``https://{public_host}/q/{token}``
+    public_host: str = Field(
+        default="shop.example.com",
+        pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
+    )
+    #: accept ``visit.linked`` / ``campaign.scanned`` v1, which carry no token (only for
+    #: history recorded before tokens existed: a device could then link any profile)
+    accept_untokened_links: bool = False
+    #: how often central looks for new keys and revocations to push to the kiosks
+    publish_interval_s: float = Field(default=2.0, gt=0, le=300)
+
+    @field_validator("public_host")
+    @classmethod
+    def _fits(cls, v: str) -> str:
+        from edge_sync.protocol.tokens import max_payload_for
+
+        if max_payload_for(v) < _CHECK_IN_PAYLOAD:
+            raise ValueError(
+                "too long: a check-in code with this host would not fit QR version 7 at "
+                "error correction M (at most 35 characters)"
+            )
+        return v
+
+
 class CentralConfig(StrictModel):
     database: DatabaseSettings = DatabaseSettings()
     broker: BrokerSettings = BrokerSettings()
     ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    tokens: TokenSettings = TokenSettings()
 
 
 def load_central_config(path: str | Path | None = None) -> CentralConfig:

@@ -88,6 +88,8 @@ def _write_configs(root: Path, mqtt_port: int, api_port: int) -> None:
         f"[api]\nport = {api_port}\n"
         # deliver the demo's webhooks within a second of the crossing
         "[webhooks]\npoll_interval_s = 0.2\nbase_delay_s = 0.5\n"
+        # the simulated shoppers' QR codes are signed with this key (``--key-dir``)
+        f'[tokens]\nkey_dir = "{root / "keys"}"\npublic_host = "shop.example-retailer.com"\n'
     )
 
 
@@ -158,7 +160,8 @@ def run_demo(
             spawn(f"edge-{cfg.stem}", [*py, "edge", "--config", str(cfg)])
         sims = [
             spawn(f"simulate-{cfg.stem}", [*py, "edge", "simulate", "--config", str(cfg),
-                                           "--count", str(events), "--seed", str(n)])
+                                           "--count", str(events), "--seed", str(n),
+                                           "--key-dir", str(root / "keys")])
             for n, cfg in enumerate(configs)
         ]  # fmt: skip
         for p in sims:

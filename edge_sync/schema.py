@@ -95,9 +95,31 @@ def _m1_outbox(conn: sqlite3.Connection) -> None:
     set_seq_floor(conn, now_us())
 
 
+def _m2_codes(conn: sqlite3.Connection) -> None:
+    """What the kiosk needs to check QR codes offline (``edge_sync.codes``): central's
+    public keys and revoked code scopes, replaced together from each keys message, and
+    the one-time codes this device has used."""
+    statements = [
+        """CREATE TABLE keys (
+            kid INTEGER PRIMARY KEY,
+            public BLOB NOT NULL,
+            not_before TEXT NOT NULL,
+            not_after TEXT)""",
+        """CREATE TABLE revoked_tokens (
+            scope TEXT PRIMARY KEY,
+            generation INTEGER NOT NULL,
+            until TEXT NOT NULL) WITHOUT ROWID""",
+        """CREATE TABLE used_tokens (
+            token_hash TEXT PRIMARY KEY,
+            used_at TEXT NOT NULL) WITHOUT ROWID""",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+
+
 #: Applied in order; ``PRAGMA user_version`` is the number applied so far and is bumped in
 #: the same transaction as each migration. Append only; never edit a released migration.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_outbox]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_outbox, _m2_codes]
 
 
 def user_version(conn: sqlite3.Connection) -> int:

@@ -4,6 +4,11 @@ Shoppers' sessions: a start, a few searches and product views, now and then a QR
 scan that links the visit to a profile or a campaign, a staff pickup, an end. The
 events go through ``EdgeClient.enqueue`` exactly as the kiosk UI's do, so each one
 is committed to the outbox before the next is made.
+
+The QR codes shoppers bring are real: signed with central's key (``--key-dir``, the
+demo's and the tests' central on the same machine), so central accepts the links they
+make. Without a key the simulated shoppers' codes are not ones this retailer issued,
+and the kiosk records them as unknown.
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ import random
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from .client import EdgeClient
 from .config import DeviceConfig
+from .protocol.tokens import Kind, Signer, Token
 
 QUERIES = [
     "rain jacket",
@@ -33,8 +41,84 @@ def _hash(rng: random.Random) -> str:
     return hashlib.sha256(rng.randbytes(16)).hexdigest()[:32]
 
 
-def session_events(rng: random.Random, staff_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """One shopper's session as (type, data) pairs, in the order a kiosk produces them."""
+class SimCodes:
+    """The codes simulated shoppers bring: one per (kind, subject), as central would
+    issue them (the same recipient always has the same code)."""
+
+    def __init__(self, signer: Signer, valid_from: date, days: int = 400) -> None:
+        self.signer = signer
+        self.not_before = valid_from
+        self.not_after = valid_from + timedelta(days=days)
+        self._made: dict[tuple[str, str, str | None], Token] = {}
+
+    def code(self, kind: Kind, subject: str, campaign_id: str | None = None) -> Token:
+        key = (kind.value, subject, campaign_id)
+        token = self._made.get(key)
+        if token is None:
+            token = self._made[key] = self.signer.sign(
+                kind, subject, not_before=self.not_before, not_after=self.not_after,
+                campaign_id=campaign_id,
+            )  # fmt: skip
+        return token
+
+    @classmethod
+    def from_key_dir(cls, key_dir: str | Path, valid_from: date) -> SimCodes:
+        """Central's signing key from its key directory (central must have started once)."""
+        from central_api.domain.tokens.keystore import KeyStore  # the demo's central, here
+
+        return cls(KeyStore(key_dir, "shop.example.com").signer(), valid_from)
+
+
+Step = tuple[str, dict[str, Any], int]  # type, data, version
+
+
+def _linked_scan(rng: random.Random, codes: SimCodes | None) -> Iterator[Step]:
+    """A shopper scans the code from their flyer (a recipient code) or their own
+    check-in code: the kiosk verifies it and links the visit."""
+    profile = f"prof-{rng.randint(1, 500)}"
+    recipient = rng.random() < 0.7
+    campaign = f"cmp-{rng.randint(1, 3)}" if recipient else None
+    if codes is None:
+        yield "qr.scanned", {"valid": False, "reason": "unknown_key", "token_hash": _hash(rng)}, 2
+        return
+    kind = Kind.RECIPIENT if recipient else Kind.PROFILE
+    token = codes.code(kind, profile, campaign)
+    th = token.token_hash
+    yield "qr.scanned", {"valid": True, "kind": kind.value, "kid": token.kid, "token_hash": th}, 2
+    if campaign is not None:
+        yield (
+            "campaign.scanned",
+            {"token": token.text, "campaign_id": campaign, "recipient_id": profile,
+             "token_hash": th},
+            2,
+        )  # fmt: skip
+    yield (
+        "visit.linked",
+        {"token": token.text, "profile_id": profile, "method": "qr", "token_kind": kind.value,
+         "campaign_id": campaign, "token_hash": th},
+        2,
+    )  # fmt: skip
+    # Once linked, the kiosk asks whether the visit may count for their profile.
+    yield (
+        "consent.recorded",
+        {"purpose": "profiling", "granted": rng.random() < 0.7, "method": "kiosk_prompt",
+         "text_version": "2026-10"},
+        1,
+    )  # fmt: skip
+
+
+def session_events(
+    rng: random.Random, staff_id: str, codes: SimCodes | None = None
+) -> Iterator[Step]:
+    """One shopper's session as (type, data, version), in the order a kiosk makes them."""
+    for type_, data in _session_v1(rng, staff_id):
+        if type_ == "qr.link":
+            yield from _linked_scan(rng, codes)
+        else:
+            yield type_, data, 1
+
+
+def _session_v1(rng: random.Random, staff_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "session.started", {"trigger": rng.choice(["touch", "touch", "qr_scan"]), "locale": "en"}
     screens = 1
     for _ in range(rng.randint(1, 3)):
@@ -62,37 +146,7 @@ def session_events(rng: random.Random, staff_id: str) -> Iterator[tuple[str, dic
             screens += 1
     roll = rng.random()
     if roll < 0.25:
-        token_hash = _hash(rng)
-        yield "qr.scanned", {"valid": True, "kind": "r", "kid": "k1", "token_hash": token_hash}
-        campaign = f"cmp-{rng.randint(1, 3)}"
-        yield (
-            "campaign.scanned",
-            {
-                "campaign_id": campaign,
-                "recipient_id": f"rcp-{rng.randint(1, 500)}",
-                "token_hash": token_hash,
-            },
-        )
-        yield (
-            "visit.linked",
-            {
-                "profile_id": f"prof-{rng.randint(1, 500)}",
-                "method": "qr",
-                "token_kind": "r",
-                "campaign_id": campaign,
-                "token_hash": token_hash,
-            },
-        )
-        # Once linked, the kiosk asks whether the visit may count for their profile.
-        yield (
-            "consent.recorded",
-            {
-                "purpose": "profiling",
-                "granted": rng.random() < 0.7,
-                "method": "kiosk_prompt",
-                "text_version": "2026-10",
-            },
-        )
+        yield "qr.link", {}  # see _linked_scan
     elif roll < 0.35:
         yield (
             "qr.scanned",
@@ -134,31 +188,39 @@ def session_events(rng: random.Random, staff_id: str) -> Iterator[tuple[str, dic
 
 
 def synthetic_events(
-    rng: random.Random, staff_id: str = "staff-1"
-) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """Endless (session_id, type, data) stream."""
+    rng: random.Random, staff_id: str = "staff-1", codes: SimCodes | None = None
+) -> Iterator[tuple[str, str, dict[str, Any], int]]:
+    """Endless (session_id, type, data, version) stream."""
     while True:
         session_id = f"sess-{rng.getrandbits(48):012x}"
-        for type_, data in session_events(rng, staff_id):
-            yield session_id, type_, data
+        for type_, data, v in session_events(rng, staff_id, codes):
+            yield session_id, type_, data, v
 
 
 def run_simulation(
-    cfg: DeviceConfig, count: int, rate: float = 0.0, seed: int | None = None
+    cfg: DeviceConfig,
+    count: int,
+    rate: float = 0.0,
+    seed: int | None = None,
+    key_dir: str | None = None,
 ) -> int:
     rng = random.Random(seed)
+    codes = None
+    if key_dir is not None:
+        codes = SimCodes.from_key_dir(key_dir, date.today() - timedelta(days=30))
     client = EdgeClient.from_config(cfg)
     by_type: Counter[str] = Counter()
     interval = 1.0 / rate if rate > 0 else 0.0
     started = time.monotonic()
     first = last = None
     try:
-        for i, (session_id, type_, data) in zip(range(count), synthetic_events(rng), strict=False):
+        stream = synthetic_events(rng, codes=codes)
+        for i, (session_id, type_, data, v) in zip(range(count), stream, strict=False):
             if interval:
                 delay = started + i * interval - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            event = client.enqueue(type_, data, session_id)
+            event = client.enqueue(type_, data, session_id, v=v)
             first = first or event.seq
             last = event.seq
             by_type[type_] += 1

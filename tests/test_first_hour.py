@@ -84,6 +84,7 @@ def test_stats_read_an_existing_database_without_migrating_it(tmp_path: Path) ->
 def _cfg(tmp_path: Path, url: str, broker_port: int | None = None) -> Path:
     p = tmp_path / "central.toml"
     text = f'[database]\nurl = "{url}"\n[api]\nport = {free_port()}\n'
+    text += f'[tokens]\nkey_dir = "{tmp_path / "keys"}"\n'  # not the checkout's var/keys
     if broker_port is not None:
         text += f'[broker]\nurl = "mqtt://127.0.0.1:{broker_port}"\n'
     p.write_text(text)

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine
 
 from central_api.domain.fleet.counters import add_ingest_counters
 from central_api.domain.fleet.devices import apply_signals
+from central_api.domain.tokens.check import TokenCheck
 from central_api.store.db import write_transaction
 from central_api.store.dead_letters import insert_dead_letters
 from edge_sync.protocol import DeadLetterReason, is_ident, topics, utcnow
@@ -69,9 +70,18 @@ class Ingestor:
     several threads or processes may ingest into the same database at once.
     """
 
-    def __init__(self, engine: Engine, effects: Sequence[Effect] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        effects: Sequence[Effect] | None = None,
+        tokens: TokenCheck | None = None,
+    ) -> None:
+        """``tokens``: how QR tokens in events are checked. Central passes its keys
+        (``cli.run_central``); without, ``TokenCheck.legacy()``: no keys, so every token
+        fails and only untokened v1 links pass (tools and tests that replay history)."""
         self.engine = engine
         self.effects = tuple(effects) if effects is not None else default_effects()
+        self.tokens = tokens if tokens is not None else TokenCheck.legacy()
 
     def process(self, messages: list[Incoming]) -> list[Outgoing]:
         """Apply all ``messages`` in ONE transaction (group commit) and return the acks
@@ -84,7 +94,7 @@ class Ingestor:
         so that it can run while another group is being written. Prepared groups can be
         ``merge``d and are committed with ``commit``."""
         now = utcnow()
-        group = Group()
+        group = Group(token_check=self.tokens)
         for msg in messages:
             at = msg.received_at or now
             if at.tzinfo is None:
@@ -107,6 +117,12 @@ class Ingestor:
         group = prepared.take()
         if not group.batches and not group.signals and not group.dead and not group.counters:
             return []
+        if group.tokens:
+            # Before anything is written for these events (a ``before`` hook creates the
+            # profiles they name): an erased profile's link must not make it again. Read
+            # again inside the transaction, for a revocation committed meanwhile.
+            with self.engine.connect() as conn:
+                events.drop_revoked(conn, group)
         valid = events.valid_events(group)
         for effect in self.effects:
             before = getattr(effect, "before", None)

@@ -3,7 +3,10 @@
 Its limits are ``check_batch``'s (message size, JSON depth, number of events, each
 event's size, nesting, integer ranges and Unicode, then its schema) and the store's
 (``event_row``: what a column cannot hold); every rejection goes through
-``Group.reject``, which caps the message's dead-letter rows.
+``Group.reject``, which caps the message's dead-letter rows. An event that links a visit
+or counts a campaign scan must carry a QR token that central verifies again
+(``domain.tokens.check``): signature, validity and claims here, revocation in ``write``;
+one that fails is dead-lettered as ``bad_token``, and the rest of its batch is stored.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from central_api.domain.tokens.check import BadToken
+from central_api.domain.tokens.revocations import revoked_among
 from central_api.store.dead_letters import json_text
 from central_api.store.events import (
     EventKey,
@@ -68,7 +73,13 @@ def prepare(g: Group, msg: Incoming, t: UpTopic, at: datetime) -> None:
         # its seq is acked for the batch's first event with it: a dead letter only
         raw = rej.raw
         g.reject(b, rej.rejection, lambda raw=raw: json_text(raw), raw.get("id"), in_ack=False)
+    token_check = g.token_check
     for ve in check.valid:
+        try:
+            verified = token_check.check(ve)
+        except BadToken as err:
+            _reject(g, b, ve.event, DeadLetterReason.BAD_TOKEN, str(err))
+            continue
         try:
             row = event_row(ve, at)
         except Unstorable as err:
@@ -77,6 +88,8 @@ def prepare(g: Group, msg: Incoming, t: UpTopic, at: datetime) -> None:
         key = event_key(row)
         g.rows.setdefault(key, row)  # the same event twice in one group: insert once
         b.events.append((ve, key))
+        if verified is not None:
+            g.tokens[key] = verified
 
 
 def _event_json(e: Event) -> str:
@@ -93,6 +106,8 @@ def _reject(g: Group, b: BatchState, e: Event, reason: DeadLetterReason, detail:
 def write(conn: Connection, g: Group, effects: Sequence[Effect]) -> None:
     """Insert the group's events, sort out duplicates and conflicts, apply the effects of
     the new ones; each batch's answer is then complete."""
+    if g.tokens:
+        drop_revoked(conn, g)
     outcomes = insert_events(conn, list(g.rows.values()))
     new_events: list[ValidEvent] = []
     applied: set[EventKey] = set()
@@ -115,6 +130,28 @@ def write(conn: Connection, g: Group, effects: Sequence[Effect]) -> None:
         assert g.latest is not None
         for effect in effects:
             effect.apply(conn, new_events, g.latest)
+
+
+def drop_revoked(conn: Connection, g: Group) -> None:
+    """Dead-letter the events whose token is revoked (read in this transaction, so an
+    erasure committed before it is seen), and keep them from being inserted."""
+    revoked = revoked_among(conn, (h for v in g.tokens.values() for h in v.scope_hashes))
+    if not len(revoked):
+        return
+    bad = {key for key, v in g.tokens.items() if revoked.revokes(v.scope_hashes, v.generation)}
+    if not bad:
+        return
+    for b in g.batches:
+        kept = []
+        for ve, key in b.events:
+            if key in bad:
+                _reject(g, b, ve.event, DeadLetterReason.BAD_TOKEN, "token is revoked")
+            else:
+                kept.append((ve, key))
+        b.events = kept
+    for key in bad:
+        g.rows.pop(key, None)
+        g.tokens.pop(key, None)
 
 
 def acks(g: Group) -> list[Outgoing]:

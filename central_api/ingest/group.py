@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from central_api.domain.fleet.devices import DeviceSignals
+from central_api.domain.tokens.check import TokenCheck, Verified
 from central_api.store.dead_letters import dead_letter_row, raw_text
 from central_api.store.events import EventKey, EventRow
 from edge_sync.protocol import BatchCheck, DeadLetterReason, Rejection, ValidEvent, seq_ranges
@@ -91,12 +92,16 @@ class BatchState:
 
 @dataclass(slots=True)
 class Group:
+    #: how the events' QR tokens are checked (``central_api.domain.tokens.check``)
+    token_check: TokenCheck = field(default_factory=TokenCheck.legacy)
     batches: list[BatchState] = field(default_factory=list)
     rows: dict[EventKey, EventRow] = field(default_factory=dict)
     dead: list[dict[str, Any]] = field(default_factory=list)
     signals: dict[str, DeviceSignals] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     latest: datetime | None = None
+    #: events whose token verified: checked against the revocations when written
+    tokens: dict[EventKey, Verified] = field(default_factory=dict)
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
@@ -114,6 +119,7 @@ class Group:
         for key, row in other.rows.items():
             self.rows.setdefault(key, row)
         self.dead += other.dead
+        self.tokens.update(other.tokens)
         for device_id, sig in other.signals.items():
             mine = self.signals.get(device_id)
             if mine is None:

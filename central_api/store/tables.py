@@ -157,7 +157,8 @@ api_keys = Table(
     Index(None, "created_at", "key_id"),
 )
 
-# Step 2's tables live in their own module; importing it registers them on ``metadata``.
+# The other tables live in modules by subdomain; importing them registers them on ``metadata``.
 from . import campaign_tables as _campaign_tables  # noqa: E402, F401
 from . import ops_tables as _ops_tables  # noqa: E402, F401
 from . import profile_tables as _profile_tables  # noqa: E402, F401
+from . import token_tables as _token_tables  # noqa: E402, F401

@@ -104,6 +104,9 @@ class DeadLetterReason(StrEnum):
     TRUNCATED = "truncated"
     #: a message central does not expect on that topic (a cmd_result for no command)
     UNEXPECTED = "unexpected"
+    #: a linking event whose QR token does not verify at central, does not say what the
+    #: event claims, or is missing (``visit.linked`` / ``campaign.scanned`` v1)
+    BAD_TOKEN = "bad_token"
     #: central failed on the message itself (a bug); kept so that nothing vanishes
     INGEST_ERROR = "ingest_error"
 

@@ -5,7 +5,8 @@ that a typo on a kiosk is caught where it happens, not weeks later in a report.
 Integers stay within 64 bits (``le=SEQ_MAX``), so whatever central derives from them
 fits its columns.
 Nothing here carries personal data: profiles are referred to by id, QR tokens by
-a hash prefix.
+a hash prefix, or (``visit.linked`` and ``campaign.scanned`` v2) by the token itself,
+which holds ids only, so that central can check it again.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ RefId = Annotated[
 TokenHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16,64}$")]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 TokenKind = Literal["p", "c", "r", "o"]
+#: a bare QR token as ``edge_sync.protocol.tokens`` writes it (upper-case base32)
+TokenText = Annotated[str, StringConstraints(pattern=r"^[A-Z2-7]{16,400}$")]
+#: every reason ``tokens.verify`` gives
+TokenReason = Literal[
+    "malformed", "bad_signature", "unknown_key", "expired", "not_yet_valid", "revoked",
+    "wrong_kind", "already_used", "not_for_this_store",
+]  # fmt: skip
 
 
 class _Data(BaseModel):
@@ -84,11 +92,45 @@ class VisitLinked(_Data):
     token_hash: TokenHash | None = None
 
 
+class QrScannedV2(_Data):
+    """Every scan, with the verifier's own reasons and the key id as it is in the code."""
+
+    valid: bool
+    kind: TokenKind | None = None
+    reason: TokenReason | None = None
+    kid: int | None = Field(default=None, ge=1, le=255)
+    token_hash: TokenHash | None = None
+
+
+class VisitLinkedV2(_Data):
+    """A visit linked by a scanned code, which central verifies again: ``profile_id``,
+    ``token_kind`` and ``campaign_id`` must be what the token says."""
+
+    token: TokenText
+    profile_id: RefId
+    method: Literal["qr"] = "qr"
+    token_kind: Literal["p", "r"]
+    campaign_id: RefId | None = None
+    token_hash: TokenHash
+
+
 class CampaignScanned(_Data):
     campaign_id: RefId
     recipient_id: RefId | None = None
     offer_shown: bool = True
     token_hash: TokenHash | None = None
+
+
+class CampaignScannedV2(_Data):
+    """A campaign code scanned (``c``, or ``r`` with its recipient), verified again at
+    central like ``visit.linked`` v2."""
+
+    token: TokenText
+    campaign_id: RefId
+    #: the recipient's profile, for an ``r`` code; none for a generic campaign code
+    recipient_id: RefId | None = None
+    offer_shown: bool = True
+    token_hash: TokenHash
 
 
 class PickupConfirmed(_Data):
@@ -183,8 +225,11 @@ REGISTRY = Registry(
         EventType("product.searched", 1, ProductSearched, A),
         EventType("product.viewed", 1, ProductViewed, A),
         EventType("qr.scanned", 1, QrScanned, C),
+        EventType("qr.scanned", 2, QrScannedV2, C),
         EventType("visit.linked", 1, VisitLinked, C),
+        EventType("visit.linked", 2, VisitLinkedV2, C),
         EventType("campaign.scanned", 1, CampaignScanned, C),
+        EventType("campaign.scanned", 2, CampaignScannedV2, C),
         EventType("pickup.confirmed", 1, PickupConfirmed, C),
         EventType("pickup.refused", 1, PickupRefused, C),
         EventType("consent.recorded", 1, ConsentRecorded, C),

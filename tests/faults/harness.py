@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, select, text
 
+from central_api.domain.tokens.keystore import KeyStore
 from central_api.store.tables import devices
 from tests.support.broker import Broker
 from tests.support.ports import free_port
@@ -49,6 +50,10 @@ class Spine:
         self.api_port = free_port()
         self.device_cfg = self.tmp / f"{self.device}.toml"
         self.central_cfg = self.tmp / "central.toml"
+        # central's signing key, made now so that the simulated shoppers' codes are
+        # signed with it even before central first starts
+        self.key_dir = self.tmp / "keys"
+        KeyStore(self.key_dir, "shop.example.com").ensure()
         self.write_configs()
         self._engine = create_engine(self.db_url)
 
@@ -70,6 +75,7 @@ class Spine:
             f'[broker]\nurl = "{self.broker.url}"\nreconnect_min_s = 0.1\nreconnect_max_s = 1.0\n'
             f'[ingest]\nclient_id = "central-{self.tmp.name[-12:]}"\n'
             f"[api]\nport = {self.api_port}\n"
+            f'[tokens]\nkey_dir = "{self.key_dir}"\npublish_interval_s = 0.2\n'
         )
 
     @property
@@ -107,6 +113,8 @@ class Spine:
             str(count),
             "--seed",
             str(seed),
+            "--key-dir",
+            str(self.key_dir),
         ]
         if rate:
             args += ["--rate", str(rate)]

@@ -9,7 +9,8 @@ import re
 import pytest
 from sqlalchemy import create_engine, select
 
-from benchmarks._traffic import kiosk_batches
+from benchmarks._traffic import kiosk_batches, traffic_codes
+from central_api.domain.tokens.keystore import KeyStore
 from central_api.store.profile_tables import profiles, score_ledger, stages_reached, touchpoints
 from central_api.store.tables import device_type_counts, events
 from edge_sync.protocol import topics
@@ -18,8 +19,11 @@ from tests.support.mqtt import MqttProbe
 from tests.support.waiting import wait_for
 
 
-def scenario() -> list[bytes]:
-    return kiosk_batches(120)
+def scenario(key_dir) -> list[bytes]:
+    """Kiosk traffic whose links carry check-in codes signed with the workers' key."""
+    keys = KeyStore(key_dir, "shop.example.com")
+    keys.ensure()
+    return kiosk_batches(120, codes=traffic_codes(keys.signer()))
 
 
 def run(
@@ -33,6 +37,7 @@ def run(
             f'[database]\nurl = "{url}"\n[broker]\nurl = "{broker.url}"\n'
             f'[ingest]\nclient_id = "{name}-{w}"\nshare_group = "{name}"\n'
             f"commit_threads = {commit_threads}\n"
+            f'[tokens]\nkey_dir = "{tmp_path / "keys"}"\n'
         )
         p = spawn(["central", "--role", "ingest", "--config", str(cfg)], name=f"{name}-{w}")
         p.wait_for_log("connected to", timeout=60)
@@ -95,10 +100,11 @@ def run(
 
 @pytest.mark.postgres
 def test_three_workers_on_postgres_match_one(tmp_path, broker, spawn, pg_server_url):
-    batches = scenario()
+    batches = scenario(tmp_path / "keys")
     with pg.temp_schema(pg_server_url) as one_url, pg.temp_schema(pg_server_url) as three_url:
         one = run(tmp_path, broker, spawn, one_url, 1, batches, "one", commit_threads=1)
         three = run(tmp_path, broker, spawn, three_url, 3, batches, "three", commit_threads=3)
     assert one["events"] and one["ledger"] and one["touchpoints"]
+    assert any(t == "visit.linked" for _, _, t in one["events"])
     for key in one:
         assert three[key] == one[key], key

@@ -57,6 +57,21 @@ EXAMPLES: dict[tuple[str, int], list[dict[str, Any]]] = {
     ("consent.recorded", 1): [
         {"purpose": "profiling", "granted": True, "method": "kiosk_prompt", "text_version": "v1"}
     ],
+    ("qr.scanned", 2): [
+        {"valid": False, "reason": "not_for_this_store"},
+        {"valid": True, "kid": 3},
+    ],
+    ("visit.linked", 2): [
+        {"token": "CAAQACEQ" * 4, "profile_id": "p-1", "token_kind": "p", "token_hash": "ab" * 16}
+    ],
+    ("campaign.scanned", 2): [
+        {
+            "token": "CEAQACEQ" * 4,
+            "campaign_id": "c1",
+            "token_hash": "cd" * 16,
+            "offer_shown": False,
+        }
+    ],
 }
 
 
@@ -155,6 +170,7 @@ def events(draw: st.DrawFn) -> Any:
         key[0],
         data=copy.deepcopy(draw(st.sampled_from(EXAMPLES[key]))),
         id=str(draw(st.uuids())),
+        v=key[1],
     )
     if draw(st.integers(0, 199)) == 137:  # (hypothesis favours the bounds)
         return draw(st.sampled_from([None, 5, "event", [ev]]))  # the whole message is invalid
@@ -219,8 +235,8 @@ def test_examples_cover_every_registered_type() -> None:
 
 def test_valid_batch_never_reaches_the_exact_path(exact_path_calls: list[Any]) -> None:
     evs = [
-        event(i + 1, name, data=copy.deepcopy(datas[-1]))
-        for i, ((name, _), datas) in enumerate(sorted(EXAMPLES.items()))
+        event(i + 1, name, data=copy.deepcopy(datas[-1]), v=v)
+        for i, ((name, v), datas) in enumerate(sorted(EXAMPLES.items()))
     ]
     r = check_batch(batch(*evs), TOPIC)
     assert exact_path_calls == []
@@ -345,8 +361,8 @@ def test_real_topics_and_a_big_batch_match() -> None:
     topic = parse_up(topics.events("s1", "s1-k1"))
     assert topic is not None
     evs = [
-        event(i + 1, name, data=copy.deepcopy(datas[i % len(datas)]), mono_ns=i)
-        for i, ((name, _), datas) in enumerate(sorted(EXAMPLES.items()) * 50)
+        event(i + 1, name, data=copy.deepcopy(datas[i % len(datas)]), mono_ns=i, v=v)
+        for i, ((name, v), datas) in enumerate(sorted(EXAMPLES.items()) * 50)
     ]
     r = assert_same(batch(*evs), topic)
     assert len(r.valid) == len(evs)

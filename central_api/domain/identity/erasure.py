@@ -7,6 +7,8 @@ sent under its identifiers, the kiosk events whose data name the profile
 Kept: kiosk events that only belonged to its sessions (with the link gone they are
 anonymous, like any unlinked session) and aggregate counters. What remains is a row in
 ``erasures`` with counts and who asked — no personal data, not even the profile id.
+Its QR codes are revoked (by hash, ``tokens.revocations``), and the kiosks learn it with
+the next keys message; a link made with one of them is refused at ingest from now on.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ from ...store.profile_tables import (
     touchpoints,
 )
 from ...store.tables import dead_letters, events
+from ..tokens.revocations import revoke_profiles
 from .identity import UnknownProfile, live_profile
 
-#: kiosk event types whose data carry a profile id
-_NAMING_TYPES = ("visit.linked", "consent.recorded")
+#: kiosk event types whose data carry a profile id (a campaign recipient's is its profile)
+_NAMING_TYPES = ("visit.linked", "consent.recorded", "campaign.scanned")
 
 #: tables keyed by profile_id, children first (foreign keys)
 _BY_PROFILE: tuple[Table, ...] = (
@@ -111,7 +114,7 @@ def erase_profile(
         for r in conn.execute(
             select(events.c.id, events.c.data).where(events.c.type.in_(_NAMING_TYPES))
         )
-        if (r.data or {}).get("profile_id") in ids
+        if (r.data or {}).get("profile_id") in ids or (r.data or {}).get("recipient_id") in ids
     ]
     if naming:
         gone("events", delete(events).where(events.c.id.in_(naming)))
@@ -123,6 +126,7 @@ def erase_profile(
         "merges",
         delete(merges).where(or_(merges.c.survivor_id.in_(ids), merges.c.merged_id.in_(ids))),
     )
+    revoke_profiles(conn, ids, at)
     for clean in EXTRA_CLEANERS:
         for name, n in clean(conn, ids, identifiers).items():
             counts[name] = counts.get(name, 0) + n

@@ -58,6 +58,7 @@ def _start(url: str, workdir: Path) -> Iterator[LiveCentral]:
     config.write_text(
         f'[database]\nurl = "{url}"\n[api]\nhost = "127.0.0.1"\nport = {port}\n'
         "[webhooks]\npoll_interval_s = 60\n"
+        f'[tokens]\nkey_dir = "{workdir / "keys"}"\n'  # not the checkout's var/keys
     )
     # Webhook URLs come from generated data: a delivery must never leave the machine, so
     # every outbound request of the server goes to a proxy that is not there.
