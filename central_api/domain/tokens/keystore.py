@@ -140,8 +140,9 @@ class KeyStore:
 
     # -- changing ------------------------------------------------------------------------
 
-    def _new_key(self, now: datetime) -> StoredKey:
-        existing = self.all_keys()
+    def _new_key(self, now: datetime, existing: list[StoredKey] | None = None) -> StoredKey:
+        if existing is None:
+            existing = self.all_keys()
         kid = max((k.kid for k in existing), default=0) + 1
         if kid > MAX_KID:
             raise KeyStoreError(
@@ -164,11 +165,14 @@ class KeyStore:
     def ensure(self, now: datetime | None = None) -> StoredKey:
         """The signing key, made (and logged, with a reminder to back it up) if none exists."""
         self._prepare_dir()
-        key = self.signing_key()
-        if key is not None:
-            return key
+        existing = self.all_keys()
+        active = [k for k in existing if k.not_after is None]
+        if active:
+            return active[-1]
         try:
-            key = self._new_key(now or datetime.now(UTC))
+            # the id comes from the same listing that found no signing key: a central
+            # that made one since then holds that id, and this one yields to it
+            key = self._new_key(now or datetime.now(UTC), existing)
         except FileExistsError:  # another central made it a moment ago
             made = self.signing_key()
             if made is None:
