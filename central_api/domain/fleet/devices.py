@@ -113,6 +113,17 @@ def _set_state(row: dict[str, Any], state: str, at: datetime, reason: str | None
     row["state_reason"] = reason
 
 
+def _fold_versions(row: dict[str, Any], msg: Status | Heartbeat) -> None:
+    """The software, config and boot a status or heartbeat names; a field it leaves out
+    (a last will carries only the state) keeps what the row had."""
+    if msg.version is not None:
+        row["version"] = _text(msg.version)
+    if msg.config_version is not None:
+        row["config_version"] = msg.config_version
+    if msg.boot_id is not None:
+        row["boot_id"] = _text(msg.boot_id)
+
+
 def _fold_status(row: dict[str, Any], at: datetime, st: Status) -> None:
     if row["last_status_at"] is not None and at < row["last_status_at"]:
         return  # an older status than one already applied
@@ -121,12 +132,7 @@ def _fold_status(row: dict[str, Any], at: datetime, st: Status) -> None:
     if row["last_heartbeat_at"] is None or at >= row["last_heartbeat_at"]:
         _set_state(row, st.state, at, _text(st.reason))
     # A status updates the fields it carries (a last will carries only the state).
-    if st.version is not None:
-        row["version"] = _text(st.version)
-    if st.config_version is not None:
-        row["config_version"] = st.config_version
-    if st.boot_id is not None:
-        row["boot_id"] = _text(st.boot_id)
+    _fold_versions(row, st)
     if st.db_recovered is not None:
         row["db_recovered"] = st.db_recovered
 
@@ -146,12 +152,7 @@ def _fold_heartbeat(row: dict[str, Any], at: datetime, hb: Heartbeat) -> None:
         inflight_batches=hb.inflight_batches,
         uptime_s=_finite(hb.uptime_s),
     )
-    if hb.version is not None:
-        row["version"] = _text(hb.version)
-    if hb.config_version is not None:
-        row["config_version"] = hb.config_version
-    if hb.boot_id is not None:
-        row["boot_id"] = _text(hb.boot_id)
+    _fold_versions(row, hb)
     if hb.heartbeat_s is not None:
         row["heartbeat_s"] = hb.heartbeat_s
     # Only a device that is connected sends heartbeats; but not one older than the
