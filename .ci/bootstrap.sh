@@ -23,6 +23,8 @@ SYSTEM_PACKAGES=(
     libgl1 libegl1 libgles2 libgl1-mesa-dri libmtdev1 xclip xsel
     sqlite3
     postgresql-client
+    # pdftoppm: the print round-trip tests rasterise the label sheets at 300 dpi.
+    poppler-utils
 )
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }

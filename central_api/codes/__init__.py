@@ -1,0 +1,1 @@
+"""Printable and servable codes: QR images, label sheets, posters."""

@@ -1,0 +1,82 @@
+"""A code URL as a QR symbol: its module matrix, and that matrix as SVG or PNG.
+
+One encoder for everything central prints or serves (the check-in code of the API, the
+direct-mail label sheets, the poster), so a code looks the same wherever it appears:
+error correction M, the smallest version that holds the URL (7 or less for every code
+the signer makes, see docs/decisions.md "QR tokens"), and a quiet zone of four modules,
+the minimum ISO/IEC 18004 asks for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import qrcode
+from qrcode.constants import ERROR_CORRECT_M
+
+QUIET_ZONE = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """A QR symbol: ``modules[y][x]`` is True for a dark module, quiet zone excluded."""
+
+    text: str
+    version: int
+    modules: tuple[tuple[bool, ...], ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.modules)
+
+    def runs(self) -> list[tuple[int, int, int]]:
+        """Dark runs ``(x, y, length)`` row by row: what a vector drawing needs."""
+        out = []
+        for y, row in enumerate(self.modules):
+            x = 0
+            while x < len(row):
+                if row[x]:
+                    start = x
+                    while x < len(row) and row[x]:
+                        x += 1
+                    out.append((start, y, x - start))
+                else:
+                    x += 1
+        return out
+
+
+def symbol(text: str) -> Symbol:
+    """Encode ``text`` (a code URL, upper case, so QR uses alphanumeric mode)."""
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    qr.add_data(text, optimize=0)
+    qr.make(fit=True)
+    modules = tuple(tuple(bool(m) for m in row) for row in qr.get_matrix())
+    return Symbol(text, qr.version, modules)
+
+
+def svg(sym: Symbol, *, module_px: int = 8, quiet: int = QUIET_ZONE) -> str:
+    """A standalone SVG, one path of dark runs on a white square (quiet zone included).
+    ``shape-rendering=crispEdges`` keeps modules sharp when a mail client scales it."""
+    n = sym.size + 2 * quiet
+    d = "".join(f"M{x + quiet} {y + quiet}h{w}v1h-{w}z" for x, y, w in sym.runs())
+    px = n * module_px
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{px}" height="{px}" '
+        f'viewBox="0 0 {n} {n}" shape-rendering="crispEdges">'
+        f'<rect width="{n}" height="{n}" fill="#fff"/>'
+        f'<path d="{d}" fill="#000"/></svg>'
+    )
+
+
+def png(sym: Symbol, *, module_px: int = 8, quiet: int = QUIET_ZONE) -> bytes:
+    """A greyscale PNG, each module ``module_px`` pixels square (quiet zone included)."""
+    grid = np.array(sym.modules, dtype=np.uint8)
+    grid = np.pad(grid, quiet, constant_values=0)
+    image = np.where(grid == 1, 0, 255).astype(np.uint8)
+    image = np.kron(image, np.ones((module_px, module_px), dtype=np.uint8))
+    ok, buf = cv2.imencode(".png", image)
+    if not ok:  # pragma: no cover - OpenCV encodes any uint8 image
+        raise RuntimeError("PNG encoding failed")
+    return buf.tobytes()
