@@ -50,6 +50,17 @@ def campaigns(store_id: str) -> str:
     return store_down(store_id, "campaigns")
 
 
+def code_table(store_id: str, campaign_id: str) -> str:
+    """Retained: one campaign's fallback-code table for the store (``tokens.code_table``).
+    Campaign ids are ``[A-Za-z0-9._:-]``, so one is always exactly one topic level."""
+    return store_down(store_id, f"codes/{campaign_id}")
+
+
+def code_tables(store_id: str) -> str:
+    """What a device subscribes to for its store's fallback-code tables."""
+    return store_down(store_id, "codes/+")
+
+
 def central_filters(kinds: tuple[str, ...] = ("events", "status", "heartbeat")) -> list[str]:
     """What central subscribes to (without the shared-subscription prefix)."""
     return [f"{PREFIX}/up/+/+/{kind}" for kind in kinds]
