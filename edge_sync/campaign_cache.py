@@ -9,7 +9,8 @@ Retained messages come again on every reconnect, and two central processes racin
 leave an older one retained for a while: a list is stored only when its
 ``(version, as_of)`` is newer than the stored one, a table only when its ``issued_at``
 is newer than the stored table's. The empty retained payload on a table's topic is
-central removing it (an ended campaign) and always applies.
+central removing it (an ended campaign) and always applies; a new list also removes the
+tables of campaigns no longer on it.
 """
 
 from __future__ import annotations
@@ -99,6 +100,12 @@ class CampaignCache:
                 c.execute("DELETE FROM campaigns")
                 # a list naming one campaign twice keeps the later entry
                 c.executemany("INSERT OR REPLACE INTO campaigns VALUES (?, ?, ?)", rows)
+                # A table whose campaign left the list is of an ended campaign. Central
+                # clears it too, but a device offline longer than its broker session
+                # never hears of that clear (an empty retained message is not kept).
+                listed = "SELECT id FROM campaigns"
+                c.execute(f"DELETE FROM fallback_codes WHERE campaign_id NOT IN ({listed})")
+                c.execute(f"DELETE FROM code_tables WHERE campaign_id NOT IN ({listed})")
                 c.executemany(
                     "INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)",
                     [

@@ -191,3 +191,18 @@ def test_a_large_table_is_stored_in_one_transaction(db_path, make_outbox):
     assert cache.code_tables() == {"big": 200_000}
     assert cache.resolve(keys[7]) == tokens[7]
     cache.close()
+
+
+def test_a_list_without_a_campaign_removes_its_table(db_path, make_outbox):
+    make_outbox()
+    cache = CampaignCache(db_path)
+    a, b = sign("r", "p-0a", campaign_id="cmp-1"), sign("r", "p-0b", campaign_id="cmp-2")
+    cache.apply_list(lst("cmp-1", "cmp-2", version=1))
+    cache.apply_code_table("cmp-1", table("cmp-1", [a], "2026-06-01T08:00:00Z"))
+    cache.apply_code_table("cmp-2", table("cmp-2", [b], "2026-06-01T08:00:00Z"))
+    # cmp-1 ended while the device was offline for longer than its broker session
+    cache.apply_list(lst("cmp-2", version=2))
+    assert cache.code_tables() == {"cmp-2": 1}
+    assert cache.resolve(fallback_of(a.text)) is None
+    assert cache.resolve(fallback_of(b.text)) == b.text
+    cache.close()
