@@ -1,39 +1,81 @@
 """What the kiosk UI uses to talk to edge_sync: enqueue events, read the sync status,
-verify a scanned QR code.
+verify a scanned QR code, read the store's campaigns and resolve a typed fallback code.
 
 The kiosk never imports an MQTT or HTTP library; the sync daemon (another process)
 reads the same edge.db and records its link state and last ack time in ``sync_state``,
-and stores central's public keys and revocations there for ``verify_code``.
+and stores there what central pushes: public keys and revocations for ``verify_code``,
+the campaign list and the fallback-code tables for ``campaigns`` and ``resolve_fallback``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+from .campaign_cache import CampaignCache, ListState
 from .codes import CodeStore
 from .config import DeviceConfig
 from .outbox import Enqueued, Outbox
 from .protocol import Event, parse_ts
+from .protocol.campaign_list import CampaignEntry
 from .protocol.tokens import Kind, Token, verify
+from .protocol.tokens.fallback import parse as parse_fallback
 
 #: sync_state keys written by the daemon
 STATE_LAST_ACK_AT = "last_ack_at"  # RFC 3339 / ISO 8601 UTC time of the last ack applied
 STATE_LINK_STATE = "link_state"  # "connected" while the daemon has a broker connection
 
 
+class UnknownFallback(LookupError):
+    """A well-formed fallback code that none of the stored tables holds."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"fallback code {code} is not in this store's tables")
+        self.code = code
+
+
 class EdgeClient:
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
         self._codes: CodeStore | None = None
+        self._campaigns: CampaignCache | None = None
 
     @property
     def codes(self) -> CodeStore:
         if self._codes is None:
             self._codes = CodeStore(self.outbox.path)
         return self._codes
+
+    @property
+    def campaign_cache(self) -> CampaignCache:
+        if self._campaigns is None:
+            self._campaigns = CampaignCache(self.outbox.path)
+        return self._campaigns
+
+    def campaigns(self, today: date | None = None) -> list[CampaignEntry]:
+        """The store's campaigns whose offer holds ``today`` (default: today, UTC, the day
+        central's lists go by), from the list central last pushed."""
+        return self.campaign_cache.campaigns(today or datetime.now(UTC).date())
+
+    def campaign(self, campaign_id: str) -> CampaignEntry | None:
+        """A campaign on the stored list, whatever its days; None when it is not there."""
+        return self.campaign_cache.campaign(campaign_id)
+
+    def campaign_list(self) -> ListState | None:
+        """Which list is stored (version, day, when it came); None before the first."""
+        return self.campaign_cache.list_state()
+
+    def resolve_fallback(self, typed: object) -> str:
+        """The token text a typed fallback code stands for, from the stored tables. Raises
+        ``fallback.BadFallback`` (a typo: what to check) or ``UnknownFallback``. The token
+        must then be verified like a scanned one (``verify_code``)."""
+        code = parse_fallback(typed)
+        token = self.campaign_cache.resolve(code)
+        if token is None:
+            raise UnknownFallback(code)
+        return token
 
     def verify_code(
         self,
@@ -103,6 +145,8 @@ class EdgeClient:
     def close(self) -> None:
         if self._codes is not None:
             self._codes.close()
+        if self._campaigns is not None:
+            self._campaigns.close()
         self.outbox.close()
 
     def __enter__(self) -> EdgeClient:

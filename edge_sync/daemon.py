@@ -11,10 +11,10 @@ Rules that keep delivery exactly-once in effect (docs/architecture.md, "Events")
 One thread (``run``) owns the send loop and the outbox connection; MQTT callbacks
 only queue acks (and keys messages) and wake it.
 
-The daemon also keeps the device's copy of central's public keys and revocations: it
-subscribes to the retained ``omk/v1/down/all/keys`` (so it gets the current message on
-every connect, also after days offline) and stores each one in edge.db (``codes``).
-A message that is too large or not what central sends is logged and ignored.
+The daemon also keeps the device's copy of what central pushes retained: public keys
+and revocations, the store's campaign list and its fallback-code tables
+(``downlink.Downlink``, stored in edge.db for the kiosk). A message that is too large or
+not what central sends is logged and ignored.
 """
 
 from __future__ import annotations
@@ -34,14 +34,13 @@ from paho.mqtt.client import MQTTMessage
 from pydantic import ValidationError
 
 from . import clock
-from .codes import CodeStore
 from .config import DeviceConfig
+from .downlink import Downlink
 from .nudge import NudgeListener
 from .outbox import Outbox
 from .protocol import Ack, Heartbeat, Status, dumps, topics, utcnow
 from .protocol.envelope import MAX_HEARTBEAT_S
 from .protocol.link import LinkOptions, MqttLink, NotConnected, Publication
-from .protocol.tokens import MAX_KEYS_MESSAGE_BYTES, parse_keys_message
 from .version import VERSION
 
 log = logging.getLogger(__name__)
@@ -76,11 +75,7 @@ class SyncDaemon:
         self.boot_id = clock.boot_id()
         self.started = time.monotonic()
         self._acks: queue.Queue[bytes] = queue.Queue()
-        self.codes = CodeStore(cfg.db_path)
-        #: the newest keys message not stored yet (older ones are superseded)
-        self._keys_msg: bytes | None = None
-        self._keys_lock = threading.Lock()
-        self.keys_applied = 0
+        self.downlink = Downlink(self.store_id, cfg.db_path)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._round = _Round()
@@ -103,7 +98,10 @@ class SyncDaemon:
                 cfg.broker,
                 client_id=self.device_id,
                 will=will,
-                subscriptions=[(topics.ack(self.store_id, self.device_id), 1), (topics.KEYS, 1)],
+                subscriptions=[
+                    (topics.ack(self.store_id, self.device_id), 1),
+                    *self.downlink.subscriptions(),
+                ],
             ),
             on_message=self._on_message,
             on_connect=self._on_connect,
@@ -158,14 +156,14 @@ class SyncDaemon:
             ]
         )
         self._set_state("link_state", "stopped")
-        self.codes.close()
+        self.downlink.close()
         self.outbox.close()
 
     # -- the send loop -------------------------------------------------------------
 
     def _tick(self) -> None:
         self._drain_acks()
-        self._store_keys()
+        self.downlink.apply()
         if not self.link.connected:
             return
         if self._seen_generation != self._generation:
@@ -229,34 +227,9 @@ class SyncDaemon:
     # -- acks ------------------------------------------------------------------------
 
     def _on_message(self, msg: MQTTMessage) -> None:
-        if msg.topic == topics.KEYS:
-            if len(msg.payload) > MAX_KEYS_MESSAGE_BYTES:
-                log.warning("ignoring a keys message of %d bytes (too large)", len(msg.payload))
-                return
-            with self._keys_lock:
-                self._keys_msg = msg.payload
-        else:
+        if not self.downlink.offer(msg.topic, msg.payload):
             self._acks.put(msg.payload)
         self._wake.set()
-
-    def _store_keys(self) -> None:
-        with self._keys_lock:
-            payload, self._keys_msg = self._keys_msg, None
-        if payload is None:
-            return
-        try:
-            msg = parse_keys_message(payload)
-        except ValueError as err:
-            log.warning("ignoring a keys message that is not central's: %s", err)
-            return
-        if self.codes.apply(msg):
-            self.keys_applied += 1
-            log.info(
-                "stored %d public keys and %d revocations (issued %s)",
-                len(msg.keys),
-                len(msg.revoked),
-                msg.issued_at.isoformat(),
-            )
 
     def _drain_acks(self) -> None:
         applied = 0

@@ -117,9 +117,34 @@ def _m2_codes(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+def _m3_campaigns(conn: sqlite3.Connection) -> None:
+    """What the kiosk shows and resolves for campaigns, offline (``edge_sync.campaign_cache``):
+    the store's campaign list as central last pushed it (replaced whole per message; its
+    version and day in ``sync_state``), and per campaign the fallback-code table (canonical
+    fallback code → token), replaced whole per campaign."""
+    statements = [
+        """CREATE TABLE campaigns (
+            id TEXT PRIMARY KEY,
+            position INTEGER NOT NULL,
+            entry TEXT NOT NULL) WITHOUT ROWID""",
+        """CREATE TABLE code_tables (
+            campaign_id TEXT PRIMARY KEY,
+            issued_at TEXT NOT NULL,
+            codes INTEGER NOT NULL) WITHOUT ROWID""",
+        """CREATE TABLE fallback_codes (
+            code TEXT NOT NULL,
+            campaign_id TEXT NOT NULL,
+            token TEXT NOT NULL,
+            PRIMARY KEY (campaign_id, code)) WITHOUT ROWID""",
+        "CREATE INDEX fallback_codes_code ON fallback_codes (code)",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+
+
 #: Applied in order; ``PRAGMA user_version`` is the number applied so far and is bumped in
 #: the same transaction as each migration. Append only; never edit a released migration.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_outbox, _m2_codes]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_outbox, _m2_codes, _m3_campaigns]
 
 
 def user_version(conn: sqlite3.Connection) -> int:

@@ -92,14 +92,22 @@ class VisitLinked(_Data):
     token_hash: TokenHash | None = None
 
 
+#: why a kiosk did not accept a scan: the verifier's reasons, a QR code that is not one of
+#: ours (a Wi-Fi code, another shop's URL), a typed fallback code no stored table holds
+ScanReason = Literal[TokenReason, "not_ours", "unknown_fallback"]
+
+
 class QrScannedV2(_Data):
-    """Every scan, with the verifier's own reasons and the key id as it is in the code."""
+    """Every scan that was not accepted, with the verifier's own reasons and the key id
+    as it is in the code."""
 
     valid: bool
     kind: TokenKind | None = None
-    reason: TokenReason | None = None
+    reason: ScanReason | None = None
     kid: int | None = Field(default=None, ge=1, le=255)
     token_hash: TokenHash | None = None
+    #: typed from the fallback code under the QR code, not scanned
+    typed: bool = False
 
 
 class VisitLinkedV2(_Data):

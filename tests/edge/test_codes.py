@@ -96,7 +96,11 @@ def test_a_device_db_from_before_tokens_upgrades_itself(tmp_path, make_outbox, d
     ob = make_outbox()
     ob.close()
     con = sqlite3.connect(db_path)
-    con.executescript("DROP TABLE keys; DROP TABLE revoked_tokens; DROP TABLE used_tokens;")
+    con.executescript(
+        "DROP TABLE keys; DROP TABLE revoked_tokens; DROP TABLE used_tokens;"
+        # and what later migrations made
+        "DROP TABLE campaigns; DROP TABLE code_tables; DROP TABLE fallback_codes;"
+    )
     con.execute("PRAGMA user_version = 1")
     con.close()
     client = EdgeClient(make_outbox())
