@@ -24,7 +24,13 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 
-from edge_sync.protocol.tokens import ALL_GENERATIONS, MAX_VALIDITY_DAYS, Signer, campaign_scope
+from edge_sync.protocol.tokens import (
+    ALL_GENERATIONS,
+    MAX_VALIDITY_DAYS,
+    Signer,
+    TooLong,
+    campaign_scope,
+)
 from edge_sync.protocol.tokens.code_table import MAX_CODES
 from edge_sync.protocol.tokens.fallback import fallback_of
 
@@ -187,10 +193,13 @@ def issue(
         )
     rows = []
     for pid in missing:
-        token = signer.sign(
-            "r", pid, not_before=not_before, not_after=not_after, generation=g,
-            campaign_id=campaign.id,
-        ).text  # fmt: skip
+        try:
+            token = signer.sign(
+                "r", pid, not_before=not_before, not_after=not_after, generation=g,
+                campaign_id=campaign.id,
+            ).text  # fmt: skip
+        except TooLong as err:
+            raise CampaignConflict(f"campaign {campaign.id}: {err}") from None
         rows.append({"campaign_id": campaign.id, "profile_id": pid, "generation": g,
                      "token": token, "fallback": fallback_of(token), "issued_at": now})  # fmt: skip
     t = campaign_codes
@@ -211,10 +220,13 @@ def poster_code(campaign: Campaign, signer: Signer, now: datetime) -> str:
     """The campaign's generic code (kind ``c``). Ed25519 signatures are deterministic, so
     the same key and dates give the same code every time."""
     not_before, not_after = validity(campaign, now)
-    return signer.sign(
-        "c", campaign.id, not_before=not_before, not_after=not_after,
-        generation=POSTER_GENERATION,
-    ).text  # fmt: skip
+    try:
+        return signer.sign(
+            "c", campaign.id, not_before=not_before, not_after=not_after,
+            generation=POSTER_GENERATION,
+        ).text  # fmt: skip
+    except TooLong as err:
+        raise CampaignConflict(f"campaign {campaign.id}: {err}") from None
 
 
 def table_codes(conn: Connection, campaign_id: str) -> dict[str, str]:
