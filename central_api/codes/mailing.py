@@ -11,8 +11,7 @@ In the output directory::
     rejected.csv                       the rows not used: line, reason, the fields as read
 
 Every file is written under a temporary name and renamed when complete, so a run that
-is interrupted leaves the previous complete files (or none), never a half one; images
-already there from an earlier run of the same code are kept.
+is interrupted leaves the previous complete files (or none), never a half one.
 """
 
 from __future__ import annotations
@@ -51,12 +50,15 @@ class Mailed:
     fallback: str
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """``data`` under ``path``, complete or not at all. ``durable``: on disk before the
+    rename (the images are not: a run writes them all again, so they cost no fsync)."""
     tmp = path.with_name(f".{path.name}.part")
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
@@ -101,10 +103,8 @@ def write_drop(
             placed = [s.add(sym, code, lines) for s in sheets]
             stem = f"r-{hash_of(from_text(m.token))[:20]}"
             png, svg = images / f"{stem}.png", images / f"{stem}.svg"
-            if not png.exists():
-                write_atomic(png, qr_image.png(sym, module_px=PNG_MODULE_PX))
-            if not svg.exists():
-                write_atomic(svg, qr_image.svg(sym).encode())
+            write_atomic(png, qr_image.png(sym, module_px=PNG_MODULE_PX), durable=False)
+            write_atomic(svg, qr_image.svg(sym).encode(), durable=False)
             r = m.recipient
             address = [*r.address, *[""] * (len(ADDRESS_COLUMNS) - len(r.address))]
             row: list[object] = [r.recipient_id, r.name, *address, url, code]
