@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .cli import BROKER_WAIT_S
-
+#: how long the command waits for the broker before leaving the push to central
+BROKER_WAIT_S = 3.0
 #: rejected rows printed on the terminal; the rest are in rejected.csv
 SHOWN_REJECTED = 20
 
