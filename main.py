@@ -6,6 +6,8 @@
     python main.py central revoke-key KEY_ID [--config FILE]
     python main.py central import-attributes FILE [--config FILE]
     python main.py central campaign create|list|show … [--config FILE]
+    python main.py central campaign codes --campaign ID --recipients FILE.csv --out DIR [--rotate]
+    python main.py central campaign rotate-codes|poster --campaign ID [--out DIR]
     python main.py central keys list|rotate|retire KID [--until TIME] [--config FILE]
     python main.py edge --config FILE
     python main.py edge simulate --config FILE --count N [--rate R] [--seed S] [--key-dir DIR]

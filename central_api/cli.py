@@ -74,6 +74,11 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
 
     campaign_push = CampaignPublisher.for_central(engine, cfg.broker)
     campaign_push.start()
+    # ... and the campaigns' fallback-code tables (kiosks resolve typed codes with them).
+    from .domain.campaigns.code_push import CodeTablePublisher
+
+    code_push = CodeTablePublisher.for_central(engine, cfg.broker)
+    code_push.start()
     service: IngestService | None = None
     publisher: KeysPublisher | None = None
     if role in ("all", "ingest"):
@@ -121,6 +126,7 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
             publisher.stop()
         if service is not None:
             service.stop()
+        code_push.stop()
         campaign_push.stop()
         webhooks.stop()
         engine.dispose()

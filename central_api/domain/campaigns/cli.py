@@ -1,4 +1,5 @@
-"""``omnikiosk central campaign create|list|show``: campaigns from the command line.
+"""``omnikiosk central campaign create|list|show``: campaigns from the command line
+(``codes``, ``rotate-codes`` and ``poster``: ``cli_codes``).
 
 ``create`` takes the fields as options (or ``--file`` with the JSON body the API takes),
 checks them as the API does (every bad field on its own line, exit 2), stores the
@@ -46,7 +47,9 @@ def add_parser(csub: Any) -> None:
     ls.add_argument("--json", action="store_true")
     show = sub.add_parser("show", help="one campaign, as JSON")
     show.add_argument("campaign_id")
-    for p in (c, ls, show):
+    from .cli_codes import add_parsers as add_code_parsers
+
+    for p in (c, ls, show, *add_code_parsers(sub)):
         p.add_argument("--config", dest="campaign_config", metavar="FILE")
 
 
@@ -110,6 +113,10 @@ def run(args: argparse.Namespace, cfg: Any) -> int:
 
     from .records import CampaignError, all_campaigns, create, get, today_of
 
+    if args.campaign_cmd in ("codes", "rotate-codes", "poster"):
+        from . import cli_codes
+
+        return cli_codes.run(args, cfg)
     if args.campaign_cmd == "create":
         try:
             spec = CampaignIn.model_validate(_body(args))

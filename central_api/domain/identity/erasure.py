@@ -1,9 +1,10 @@
 """Erasure: one request removes a person from central and leaves no row that names them.
 
 Removed: the profile (and profiles merged into it), aliases, session links, consents,
-the ledger, touchpoints, stages, crossings, orders, merge records, the online events
-sent under its identifiers, the kiosk events whose data name the profile
-(``visit.linked``, ``consent.recorded``), and dead letters that mention any of its ids.
+the ledger, touchpoints, stages, crossings, orders, merge records, its campaign
+recipient codes, the online events sent under its identifiers, the kiosk events whose
+data name the profile (``visit.linked``, ``consent.recorded``), and dead letters that
+mention any of its ids.
 Kept: kiosk events that only belonged to its sessions (with the link gone they are
 anonymous, like any unlinked session) and aggregate counters. What remains is a row in
 ``erasures`` with counts and who asked — no personal data, not even the profile id.
@@ -18,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, insert, or_, select
 
+from ...store.code_tables import campaign_codes
 from ...store.profile_tables import (
     consents,
     erasures,
@@ -44,6 +46,7 @@ _NAMING_TYPES = ("visit.linked", "consent.recorded", "campaign.scanned")
 #: tables keyed by profile_id, children first (foreign keys)
 _BY_PROFILE: tuple[Table, ...] = (
     score_ledger, touchpoints, stages_reached, threshold_crossings, consents, session_links,
+    campaign_codes,
 )  # fmt: skip
 
 #: other modules' tables that hold rows about a profile register a cleaner here
