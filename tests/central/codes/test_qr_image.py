@@ -42,3 +42,14 @@ def test_svg_draws_exactly_the_dark_modules():
     inner = grid[QUIET_ZONE:-QUIET_ZONE, QUIET_ZONE:-QUIET_ZONE]
     assert (inner == np.array(sym.modules)).all()
     assert not grid[:QUIET_ZONE].any() and not grid[-QUIET_ZONE:].any()
+
+
+def test_the_longest_code_is_version_7_at_level_m():
+    import zxingcpp
+
+    url = "HTTPS://SHOP.EXAMPLE-RETAILER.COM/Q/" + "A" * 141  # 177 characters
+    sym = symbol(url)
+    assert sym.version == 7 and sym.size == 45
+    image = cv2.imdecode(np.frombuffer(png(sym, module_px=4), np.uint8), cv2.IMREAD_GRAYSCALE)
+    (found,) = zxingcpp.read_barcodes(image)
+    assert found.text == url and found.ec_level == "M"
