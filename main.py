@@ -5,9 +5,9 @@
     python main.py central create-key --role admin|marketer|integration [--name NAME] [--config FILE]
     python main.py central revoke-key KEY_ID [--config FILE]
     python main.py central import-attributes FILE [--config FILE]
-    python main.py central campaign create|list|show … [--config FILE]
-    python main.py central campaign codes --campaign ID --recipients FILE.csv --out DIR [--rotate]
-    python main.py central campaign rotate-codes|poster --campaign ID [--out DIR]
+    python main.py campaign create|list|show … [--config FILE]   (also as `central campaign`)
+    python main.py campaign codes --campaign ID --recipients FILE.csv --out DIR [--rotate]
+    python main.py campaign rotate-codes|poster --campaign ID [--out DIR]
     python main.py central keys list|rotate|retire KID [--until TIME] [--config FILE]
     python main.py edge --config FILE
     python main.py edge simulate --config FILE --count N [--rate R] [--seed S] [--key-dir DIR]
@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     kret.add_argument("--until", help="RFC 3339 time (default: now)")
     kret.add_argument("--config", dest="key_config", metavar="FILE")
 
+    # The marketer's commands, also at the top level (`main.py campaign codes …`).
+    add_campaign_parser(sub)
+
     edge = sub.add_parser("edge", help="run the device's sync daemon, or edge tools")
     edge.add_argument("--config", help="device TOML config")
     esub = edge.add_subparsers(dest="edge_cmd")
@@ -182,6 +185,11 @@ def _one_line_errors() -> tuple[type[Exception], ...]:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.cmd == "campaign":
+        from central_api.config import load_central_config
+        from central_api.domain.campaigns.cli import run as run_campaign
+
+        return run_campaign(args, load_central_config(args.campaign_config))
     if args.cmd == "central":
         from central_api.cli import create_api_key, print_stats, revoke_api_key, run_central
         from central_api.config import load_central_config
