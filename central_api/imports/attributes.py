@@ -43,34 +43,13 @@ from ..domain.scoring.attributes import (
 from ..domain.scoring.rules import RuleSet
 from ..store.db import write_transaction
 from ..store.profile_tables import profile_aliases, profiles
+from .csvbase import ImportFailed, RowError
 
 KEY_COLUMNS = ("profile_id", "customer_id", "email_sha256", "email")
 _KEY_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _INT_RE = re.compile(r"^[+-]?\d{1,15}$")
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    line: int
-    column: str
-    detail: str
-
-    def __str__(self) -> str:
-        return (
-            f"line {self.line}: {self.column}: {self.detail}"
-            if self.column
-            else (f"line {self.line}: {self.detail}")
-        )
-
-
-class ImportFailed(Exception):
-    """The file was refused; nothing was written. ``errors``: every bad line, in order."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} bad lines; first: {errors[0]}")
-        self.errors = errors
 
 
 @dataclass(frozen=True, slots=True)
