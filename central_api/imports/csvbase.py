@@ -127,6 +127,8 @@ def parse(text: str, spec: Spec[T], tick: Callable[[], None] | None = None) -> P
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
+        while len(header) > 1 and not header[-1]:
+            header.pop()  # empty trailing columns, as spreadsheets add (rows drop theirs)
     except StopIteration:
         raise ImportFailed([RowError(1, "", "empty file: a header is required")]) from None
     except csv.Error as err:
