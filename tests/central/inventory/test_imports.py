@@ -11,9 +11,19 @@ from central_api.imports.csvbase import ImportFailed
 from central_api.imports.runner import Kind
 
 from .helpers import (
-    CATALOG, CATALOG_HEADER, STOCK, STOCK_HEADER, STORE_HEADER, STORES, T0, csv, run, seed,
-    snapshot, table,
-)  # fmt: skip
+    CATALOG,
+    CATALOG_HEADER,
+    STOCK,
+    STOCK_HEADER,
+    STORE_HEADER,
+    STORES,
+    T0,
+    csv,
+    run,
+    seed,
+    snapshot,
+    table,
+)
 
 
 def refused(engine: Engine, kind: Kind, raw: bytes) -> list[str]:
@@ -63,7 +73,7 @@ def test_reimport_is_idempotent(engine: Engine) -> None:
 
 def test_catalog_upsert_bumps_only_changed_rows(engine: Engine) -> None:
     seed(engine)
-    changed = [CATALOG[0][:5] + ["26.99", "EUR", ""], ["B-9", "5901234123457", "Rake", "Wolf",
+    changed = [[*CATALOG[0][:5], "26.99", "EUR", ""], ["B-9", "5901234123457", "Rake", "Wolf",
                "Garden/Tools", "9.99", "EUR", ""]]  # fmt: skip
     r = run(engine, catalog.KIND, csv(CATALOG_HEADER, changed), at=2)
     assert (r.created, r.updated, r.unchanged, r.version) == (1, 1, 0, 2)
@@ -171,14 +181,18 @@ def test_every_kind_of_bad_store_row(engine: Engine) -> None:
     [
         (b"", "line 1: empty file: a header is required"),
         (b"sku,barcode\n", "line 1: missing columns: name, brand, category, price, currency"),
-        (CATALOG_HEADER[0].encode() + b",sku," + b",".join(h.encode() for h in CATALOG_HEADER[1:]),
-         "line 1: sku: column given twice"),
+        (
+            CATALOG_HEADER[0].encode()
+            + b",sku,"
+            + b",".join(h.encode() for h in CATALOG_HEADER[1:]),
+            "line 1: sku: column given twice",
+        ),
         (",".join([*CATALOG_HEADER, "colour"]).encode(), "line 1: colour: unknown column"),
         ("\ufeffsku".encode("utf-16"), "line 1: the file is UTF-16"),
         ("sku,name\nä".encode("cp1252"), "line 2: not UTF-8 text (byte 0xe4)"),
         (b'sku,barcode,name,brand,category,price,currency\n"A,1', "line 2: not CSV"),
     ],
-)  # fmt: skip
+)
 def test_files_refused_whole(engine: Engine, raw: bytes, message: str) -> None:
     errors = refused(engine, catalog.KIND, raw)
     assert any(e.startswith(message) for e in errors), errors
@@ -192,7 +206,7 @@ def test_one_bad_row_anywhere_writes_nothing(engine: Engine) -> None:
         rows.insert(at, ["s-ber", "A-2", "many", "2"])
         refused(engine, stock.KIND, csv(STOCK_HEADER, good + rows))
     # and a refusal found by the database (an unknown SKU) after many good rows
-    refused(engine, stock.KIND, csv(STOCK_HEADER, good + [["s-ber", "ZZ", "1", "1"]]))
+    refused(engine, stock.KIND, csv(STOCK_HEADER, [*good, ["s-ber", "ZZ", "1", "1"]]))
 
 
 def test_excel_exports_bom_crlf_semicolons_decimal_commas(engine: Engine) -> None:
@@ -209,7 +223,9 @@ def test_excel_exports_bom_crlf_semicolons_decimal_commas(engine: Engine) -> Non
     s = table(engine, "stores")[0]
     assert (s["address"], s["latitude"], s["longitude"]) == ("Straße 1, Ort", 48.1372, 11.5756)
     assert s["show_exact_stock"] is True
-    cat = "sku;barcode;name;brand;category;price;currency\r\nA-1;4006381333931;N;B;C;1.234,50;EUR\r\n"
+    cat = (
+        "sku;barcode;name;brand;category;price;currency\r\nA-1;4006381333931;N;B;C;1.234,50;EUR\r\n"
+    )
     errors = refused(engine, catalog.KIND, cat.encode())
     assert errors == ["line 2: price: '1.234,50' is not a price: write a decimal point and "
                       "no thousands separators, such as 1299.50"]  # fmt: skip

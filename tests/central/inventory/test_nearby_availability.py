@@ -10,8 +10,12 @@ from sqlalchemy import Engine
 from central_api.domain.inventory.geo import bounding_box, haversine_km
 from central_api.domain.inventory.stock import availability, state_of
 from central_api.domain.inventory.stores import (
-    UnknownStore, get_store, list_stores, nearby_stores, stores_within,
-)  # fmt: skip
+    UnknownStore,
+    get_store,
+    list_stores,
+    nearby_stores,
+    stores_within,
+)
 from central_api.imports import stock, stores
 
 from .helpers import STORE_HEADER, csv, run, seed
@@ -22,9 +26,7 @@ PARIS, LONDON = (48.8530, 2.3499), (51.5073, -0.1276)
 MUNICH, BERLIN = (48.1372, 11.5756), (52.5200, 13.4050)
 
 
-@pytest.mark.parametrize(
-    ("a", "b", "km"), [(PARIS, LONDON, 343.9), (MUNICH, BERLIN, 504.3)]
-)
+@pytest.mark.parametrize(("a", "b", "km"), [(PARIS, LONDON, 343.9), (MUNICH, BERLIN, 504.3)])
 def test_haversine_matches_published_distances(a, b, km) -> None:
     assert haversine_km(*a, *b) == pytest.approx(km, rel=0.005)
     assert haversine_km(*b, *a) == pytest.approx(haversine_km(*a, *b))
@@ -95,11 +97,15 @@ def test_availability_gates_exact_numbers_by_store(engine: Engine) -> None:
     # Munich shows numbers: low at the threshold; Berlin does not: out (and no number)
     assert (a1["s-muc"]["state"], a1["s-muc"]["quantity"]) == ("low", 3)
     assert (a1["s-ber"]["state"], a1["s-ber"]["quantity"], a1["s-ber"]["stocked"]) == (
-        "out", None, True,
-    )  # fmt: skip
+        "out",
+        None,
+        True,
+    )
     # Augsburg has no stock at all
     assert a1["s-aug"] == {"store_id": "s-aug", "state": "out", "stocked": False,
                            "quantity": None, "as_of": None}  # fmt: skip
     assert (a2["s-muc"]["state"], a2["s-muc"]["stocked"], a2["s-muc"]["quantity"]) == (
-        "out", False, 0,
-    )  # fmt: skip
+        "out",
+        False,
+        0,
+    )
