@@ -72,24 +72,26 @@ def sniff_delimiter(first_line: str) -> str:
 class Cells:
     """One row's cells by column name, collecting an error per bad cell."""
 
-    __slots__ = ("decimal_comma", "errors", "line", "values")
+    __slots__ = ("_at", "_row", "decimal_comma", "errors", "line")
 
-    def __init__(self, line: int, values: dict[str, str], decimal_comma: bool) -> None:
+    def __init__(self, line: int, at: dict[str, int], row: list[str], decimal_comma: bool) -> None:
         self.line = line
-        self.values = values
+        self._at = at  # column name → index in ``row`` (shared by every row of a file)
+        self._row = row
         self.decimal_comma = decimal_comma
         self.errors: list[RowError] = []
+
+    def get(self, column: str) -> str:
+        i = self._at.get(column)
+        return "" if i is None else self._row[i]
 
     def take(self, column: str, parse: Callable[..., Any], *args: Any) -> Any:
         """``parse(cell, *args)``, or None with the error noted."""
         try:
-            return parse(self.values.get(column, ""), *args)
+            return parse(self.get(column), *args)
         except ValueError as err:
             self.errors.append(RowError(self.line, column, str(err)))
             return None
-
-    def has(self, column: str) -> bool:
-        return column in self.values
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ def parse(text: str, spec: Spec[T], tick: Callable[[], None] | None = None) -> P
         raise ImportFailed([RowError(1, "", f"not CSV: {err}")]) from None
     _check_header(header, spec)
     width = len(header)
+    at = {name: i for i, name in enumerate(header)}
     records: list[T] = []
     lines: list[int] = []
     errors: list[RowError] = []
@@ -159,7 +162,7 @@ def parse(text: str, spec: Spec[T], tick: Callable[[], None] | None = None) -> P
         if len(row) != width:
             errors.append(RowError(start, "", f"{len(row)} fields; the header has {width}"))
             continue
-        cells = Cells(start, dict(zip(header, row, strict=True)), decimal_comma)
+        cells = Cells(start, at, row, decimal_comma)
         record = spec.build(cells)
         if cells.errors or record is None:
             errors.extend(cells.errors)

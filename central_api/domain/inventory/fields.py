@@ -164,6 +164,8 @@ def parse_text(text: str, limit: int) -> str:
 def parse_count(text: str) -> int:
     """A whole number from 0 to 1,000,000,000 (quantities and thresholds)."""
     v = text.strip()
+    if v.isdigit() and v.isascii() and len(v) <= 10 and int(v) <= QUANTITY_MAX:
+        return int(v)  # (the common case, without a regular expression)
     if not _INT_RE.match(v) or int(v) > QUANTITY_MAX:
         if v.startswith("-"):
             raise ValueError(f"{_shown(v)} is negative; it must be 0 or more")

@@ -22,7 +22,7 @@ cell = (
 
 
 def _build(c: Cells) -> tuple[str, ...]:
-    return tuple(c.values[n].strip() for n in COLUMNS)
+    return tuple(c.get(n).strip() for n in COLUMNS)
 
 
 SPEC: Spec[tuple[str, ...]] = Spec(COLUMNS, (), _build, key=lambda r: r, describe=str)
