@@ -23,12 +23,9 @@ from central_api.imports.runner import Kind, import_bytes
 from edge_sync.protocol import utcnow
 
 from .auth import get_engine, guarded
-from .errors import ApiError, problem_type, safe_text
+from .csv_refusal import refused
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"])
-
-#: bad lines listed in one answer (the detail says how many there were)
-MAX_LISTED = 1000
 
 
 class Counts(BaseModel):
@@ -61,27 +58,11 @@ async def raw_body(request: Request) -> bytes:
     return await request.body()  # (after authentication: a dependency of the route)
 
 
-def _refused(err: ImportFailed) -> ApiError:
-    shown = err.errors[:MAX_LISTED]
-    more = f"; the first {MAX_LISTED} are listed" if len(err.errors) > MAX_LISTED else ""
-    return ApiError(
-        422,
-        f"the CSV has {err.summary()}; nothing was imported (first: "
-        f"{safe_text(str(err.errors[0]), 300)}){more}",
-        type_=problem_type("invalid-import"),
-        errors=[
-            {"location": "body", "field": safe_text(f"line {e.line}: {e.column}"),
-             "line": e.line, "detail": safe_text(e.detail, 300), "type": "invalid_row"}
-            for e in shown
-        ],
-    )  # fmt: skip
-
-
 def _run(engine: Engine, kind: Kind, raw: bytes, dry_run: bool) -> dict[str, Any]:
     try:
         result = import_bytes(engine, kind, raw, utcnow(), dry_run)
     except ImportFailed as err:
-        raise _refused(err) from None
+        raise refused(err) from None
     return {"dry_run": dry_run, **asdict(result)}
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Hashable, Iterable, Sequence
+import sys
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -143,24 +144,11 @@ def parse(text: str, spec: Spec[T], tick: Callable[[], None] | None = None) -> P
     errors: list[RowError] = []
     first_line: dict[Hashable, int] = {}
     decimal_comma = delimiter == ";"
-    line = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as err:
-            errors.append(RowError(line, "", f"not CSV: {err}"))
-            break  # the reader cannot resynchronise after a broken quote
-        start, line = line, reader.line_num + 1
-        if tick is not None:
-            tick()
-        if not row or all(not c.strip() for c in row):
-            continue  # a blank line (spreadsheets write them as a row of separators)
+    for start, row in data_rows(reader, errors, tick):
         if len(row) > width and not any(c.strip() for c in row[width:]):
             row = row[:width]  # empty trailing cells, as spreadsheets add
         if len(row) != width:
-            errors.append(RowError(start, "", f"{len(row)} fields; the header has {width}"))
+            errors.append(RowError(start, "", f"{len(row)} fields, the header has {width}"))
             continue
         cells = Cells(start, at, row, decimal_comma)
         record = spec.build(cells)
@@ -177,6 +165,35 @@ def parse(text: str, spec: Spec[T], tick: Callable[[], None] | None = None) -> P
         records.append(record)
         lines.append(start)
     return Parsed(records, lines, delimiter, errors)
+
+
+def data_rows(
+    reader: Any, errors: list[RowError], tick: Callable[[], None] | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """``(line, cells)`` of each row after the header that is not blank (spreadsheets
+    write blank rows as a row of separators), ``line`` being where the row starts. A
+    broken quote is an error that ends the file: the reader cannot resynchronise."""
+    line = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            errors.append(RowError(line, "", f"not CSV: {err}"))
+            return
+        start, line = line, reader.line_num + 1
+        if tick is not None:
+            tick()
+        if row and any(c.strip() for c in row):
+            yield start, row
+
+
+def print_refusal(path: str, err: ImportFailed) -> None:
+    """The CLI's report of a refused file, on stderr: every error, then the count."""
+    for e in err.errors:
+        print(f"{path}: {e}", file=sys.stderr)
+    print(f"error: {err.summary()}; nothing was imported", file=sys.stderr)
 
 
 def _check_header(header: list[str], spec: Spec[Any]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from ..store.db import write_transaction
-from .csvbase import ImportFailed, Parsed, RowError, Spec, decode, parse
+from .csvbase import ImportFailed, Parsed, RowError, Spec, decode, parse, print_refusal
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,7 @@ def run_cli(database_url: str, kind: Kind, path: str, dry_run: bool) -> int:
             result = write(engine, kind, parsed, utcnow(), dry_run)
             bar.update(len(parsed.records))
     except ImportFailed as err:
-        for e in err.errors:
-            print(f"{path}: {e}", file=sys.stderr)
-        print(f"error: {err.summary()}; nothing was imported", file=sys.stderr)
+        print_refusal(path, err)
         return 1
     finally:
         engine.dispose()

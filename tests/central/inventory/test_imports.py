@@ -131,7 +131,7 @@ def test_every_kind_of_bad_catalog_row(engine: Engine) -> None:
         "line 6: currency: 'XYZ' is not a currency this central prices in (ISO 4217: AUD, BGN, CAD, CHF, CZK, DKK, EUR, GBP, HUF, ISK, JPY, MXN, NOK, NZD, PLN, RON, SEK, TRY, USD)",
         "line 7: SKU A-1 is also on line 2",
         "line 8: barcode: 96385074 is already SKU A-2's barcode",
-        "line 9: 3 fields; the header has 8",
+        "line 9: 3 fields, the header has 8",
     ]  # fmt: skip
 
 
