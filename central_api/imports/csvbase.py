@@ -88,8 +88,9 @@ class Cells:
 
     def take(self, column: str, parse: Callable[..., Any], *args: Any) -> Any:
         """``parse(cell, *args)``, or None with the error noted."""
+        i = self._at.get(column)
         try:
-            return parse(self.get(column), *args)
+            return parse("" if i is None else self._row[i], *args)
         except ValueError as err:
             self.errors.append(RowError(self.line, column, str(err)))
             return None
@@ -185,7 +186,7 @@ def data_rows(
         start, line = line, reader.line_num + 1
         if tick is not None:
             tick()
-        if row and any(c.strip() for c in row):
+        if row and (row[0].strip() or any(c.strip() for c in row)):  # (most rows: row[0])
             yield start, row
 
 

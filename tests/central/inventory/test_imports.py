@@ -239,3 +239,29 @@ def test_dry_run_counts_and_writes_nothing(engine: Engine) -> None:
     r = run(engine, stock.KIND, csv(STOCK_HEADER, [["s-muc", "A-1", "1", "1"]]), dry_run=True)
     assert (r.updated, r.removed, r.versions) == (1, 1, {"s-muc": 2})
     assert snapshot(engine) == before
+
+
+def test_migration_0010_down_and_up(db_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from central_api.store import make_engine, migrate, write_transaction
+    from central_api.store.db import alembic_config
+
+    engine = make_engine(db_url)
+    try:
+        migrate(engine)
+        run(engine, stores.KIND, csv(STORE_HEADER, STORES))
+        with write_transaction(engine) as conn:
+            command.downgrade(alembic_config(conn), "0009")
+        assert not {"stores", "products", "stock", "inventory_versions"} & set(
+            inspect(engine).get_table_names()
+        )
+        migrate(engine)
+        assert {v["scope"]: v["version"] for v in table(engine, "versions")} == {
+            "catalog": 0,
+            "stores": 0,
+        }
+        assert run(engine, stores.KIND, csv(STORE_HEADER, STORES)).created == 3
+    finally:
+        engine.dispose()
