@@ -5,6 +5,7 @@
     python main.py central create-key --role admin|marketer|integration [--name NAME] [--config FILE]
     python main.py central revoke-key KEY_ID [--config FILE]
     python main.py central import-attributes FILE [--config FILE]
+    python main.py central import-catalog|import-stores|import-stock FILE [--dry-run] [--config FILE]
     python main.py campaign create|list|show … [--config FILE]   (also as `central campaign`)
     python main.py campaign codes --campaign ID --recipients FILE.csv --out DIR [--rotate]
     python main.py campaign rotate-codes|poster --campaign ID [--out DIR]
@@ -83,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     iattr = csub.add_parser("import-attributes", help="import profile attributes from a CSV file")
     iattr.add_argument("file", help="CSV with a header: a key column and attribute columns")
     iattr.add_argument("--config", dest="key_config", metavar="FILE")
+    from central_api.imports.cli import add_parsers as add_import_parsers
+
+    add_import_parsers(csub)
     from central_api.domain.campaigns.cli import add_parser as add_campaign_parser
 
     add_campaign_parser(csub)
@@ -222,6 +226,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             return run_import(
                 load_central_config(args.key_config or args.config).database.url, args.file
             )
+        if args.central_cmd in ("import-catalog", "import-stores", "import-stock"):
+            from central_api.imports.cli import run as run_inventory_import
+
+            cfg = load_central_config(args.import_config or args.config)
+            return run_inventory_import(args, cfg.database.url)
         return run_central(load_central_config(args.config), args.role)
     if args.cmd == "edge":
         from edge_sync.config import load_device_config

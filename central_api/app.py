@@ -16,6 +16,8 @@ from .api import (
     routes_devices,
     routes_events,
     routes_funnel,
+    routes_inventory,
+    routes_inventory_imports,
     routes_keys,
     routes_profiles,
     routes_rules,
@@ -62,7 +64,7 @@ def create_app(
         app.include_router(module.router)
     for module in (
         routes_profiles, routes_funnel, routes_attributes, routes_campaigns,
-        routes_campaign_reports,
+        routes_campaign_reports, routes_inventory_imports, routes_inventory,
     ):  # fmt: skip
         app.include_router(module.router)
     install_openapi(app)

@@ -47,6 +47,9 @@ class FieldError(BaseModel):
         description="JSON Pointer into the body (body errors only)",
         examples=["#/role"],
     )
+    line: int | None = Field(
+        default=None, description="the line of a CSV body (imports only)", examples=[12]
+    )
     detail: str = Field(examples=["Input should be 'admin', 'marketer' or 'integration'"])
     type: str = Field(description="machine-readable error kind", examples=["literal_error"])
 

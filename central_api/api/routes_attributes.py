@@ -26,6 +26,7 @@ from central_api.store.profile_tables import profiles
 from edge_sync.protocol import utcnow
 
 from .auth import get_engine, guarded
+from .csv_refusal import refused
 from .errors import ApiError, problem_type, safe_text
 from .schemas import Timestamp
 
@@ -192,17 +193,7 @@ def import_attributes(
     try:
         result = import_csv_text(engine, text, utcnow())
     except ImportFailed as err:
-        raise ApiError(
-            422,
-            f"the CSV has {len(err.errors)} bad lines; nothing was imported "
-            f"(first: {safe_text(str(err.errors[0]), 300)})",
-            type_=problem_type("invalid-import"),
-            errors=[
-                {"location": "body", "field": safe_text(f"line {e.line}: {e.column}"),
-                 "detail": safe_text(e.detail, 300), "type": "invalid_row"}
-                for e in err.errors[:1000]
-            ],
-        ) from None  # fmt: skip
+        raise refused(err) from None
     return {
         "rows": result.rows,
         "profiles": result.profiles,

@@ -43,34 +43,13 @@ from ..domain.scoring.attributes import (
 from ..domain.scoring.rules import RuleSet
 from ..store.db import write_transaction
 from ..store.profile_tables import profile_aliases, profiles
+from .csvbase import ImportFailed, RowError, data_rows, print_refusal
 
 KEY_COLUMNS = ("profile_id", "customer_id", "email_sha256", "email")
 _KEY_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _INT_RE = re.compile(r"^[+-]?\d{1,15}$")
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    line: int
-    column: str
-    detail: str
-
-    def __str__(self) -> str:
-        return (
-            f"line {self.line}: {self.column}: {self.detail}"
-            if self.column
-            else (f"line {self.line}: {self.detail}")
-        )
-
-
-class ImportFailed(Exception):
-    """The file was refused; nothing was written. ``errors``: every bad line, in order."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} bad lines; first: {errors[0]}")
-        self.errors = errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,20 +138,7 @@ def parse_rows(
     at = header.index(kind)
     declared = rules.attributes.explicit
     rows: list[Row] = []
-    line = reader.line_num + 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as err:
-            errors.append(RowError(line, "", f"not CSV: {err}"))
-            break  # the reader cannot resynchronise after a broken quote
-        start, line = line, reader.line_num + 1
-        if tick is not None:
-            tick()
-        if not cells or cells == [""]:
-            continue  # a blank line
+    for start, cells in data_rows(reader, errors, tick):
         if len(cells) != len(header):
             errors.append(RowError(start, "", f"{len(cells)} fields, the header has {len(header)}"))
             continue
@@ -297,9 +263,7 @@ def run_import(database_url: str, path: str) -> int:
         print(f"error: {path}: not UTF-8 text ({err.reason} at byte {err.start})", file=sys.stderr)
         return 1
     except ImportFailed as err:
-        for e in err.errors:
-            print(f"{path}: {e}", file=sys.stderr)
-        print(f"error: {len(err.errors)} bad lines; nothing was imported", file=sys.stderr)
+        print_refusal(path, err)
         return 1
     finally:
         engine.dispose()

@@ -74,6 +74,11 @@ AUTH_TESTED_ELSEWHERE = {
         ("GET", "/api/v1/campaign-reports/attribution"),
         ("GET", "/api/v1/campaign-reports/attribution.csv"),
     },
+    "tests/central/inventory/test_api.py": {
+        ("POST", "/api/v1/catalog/import"), ("POST", "/api/v1/stores/import"),
+        ("POST", "/api/v1/stock/import"), ("GET", "/api/v1/stores"),
+        ("GET", "/api/v1/stores/{store_id}/nearby"), ("GET", "/api/v1/products/{sku}/availability"),
+    },
     "tests/central/ops/test_ops_routes.py": {
         ("GET", "/api/v1/rules"), ("PUT", "/api/v1/rules"), ("POST", "/api/v1/rules/dry-run"),
         ("POST", "/api/v1/webhooks"), ("GET", "/api/v1/webhooks"),

@@ -27,6 +27,7 @@ from sqlalchemy import Engine, create_engine
 from central_api.api.keys import create_key
 from central_api.api.pagination import encode_cursor
 from central_api.app import create_app
+from central_api.domain.inventory.fields import check_digit
 from central_api.domain.scoring.rules import default_rules, default_rules_text
 from central_api.store import make_engine, migrate
 from central_api.store.sql import BIGINT_MAX
@@ -52,6 +53,7 @@ def _start(url: str, workdir: Path) -> Iterator[LiveCentral]:
     migrate(engine)
     keys = {role: create_key(engine, role, f"schemathesis {role}").key for role in
             ("admin", "marketer", "integration")}  # fmt: skip
+    _seed_inventory(engine)
     engine.dispose()
     port = free_port()
     config = workdir / "central.toml"
@@ -82,6 +84,34 @@ def _start(url: str, workdir: Path) -> Iterator[LiveCentral]:
         yield LiveCentral(base, keys, proc)
     finally:
         proc.terminate()
+
+
+#: a store and a product that exist, so that a generated stock import can be accepted
+_STORES_CSV = (
+    "id,name,address,latitude,longitude,timezone\ns001,One,Street 1,48.1,11.5,Europe/Berlin\n"
+)
+_CATALOG_CSV = "sku,barcode,name,brand,category,price,currency\nA-1,4006381333931,N,B,C,1.00,EUR\n"
+
+
+def _seed_inventory(engine: Engine) -> None:
+    from central_api.imports import catalog, stores
+    from central_api.imports.runner import import_bytes
+
+    for kind, text in ((stores.KIND, _STORES_CSV), (catalog.KIND, _CATALOG_CSV)):
+        import_bytes(engine, kind, text.encode(), datetime.now(UTC), dry_run=False)
+
+
+def _inventory_csv(path: str, n: int) -> str | None:
+    """A valid body for an inventory import (varied by ``n``), or None for other paths."""
+    if path == "/api/v1/catalog/import":
+        body = f"40{n % 10**10:010d}"
+        barcode = body + str(check_digit(body))
+        return f"{_CATALOG_CSV.splitlines()[0]}\nP-{n % 1000},{barcode},N,B,C/D,{n % 100}.5,EUR\n"
+    if path == "/api/v1/stores/import":
+        return f"{_STORES_CSV.splitlines()[0]}\ns{n % 50},S,A,{n % 90}.25,{n % 180},UTC\n"
+    if path == "/api/v1/stock/import":
+        return f"store_id,sku,quantity,low_threshold\ns001,A-1,{n % 20},{n % 5}\n"
+    return None
 
 
 @pytest.fixture(
@@ -197,6 +227,7 @@ def _as_issued(case: Any) -> None:
             ),
             "/api/v1/webhooks": ("webhooks", [1 + n % BIGINT_MAX]),
             "/api/v1/campaigns": ("campaigns", [f"cmp-{n:x}"]),
+            "/api/v1/stores": ("stores", [f"s{n % 97}"]),
             "/api/v1/campaign-reports/scans": (
                 "campaign-scans",
                 [
@@ -218,6 +249,10 @@ def _as_issued(case: Any) -> None:
     if path == "/api/v1/profiles/attributes:import":
         # a CSV's header and rows are a grammar JSON Schema cannot state
         case.body = f"customer_id,segment,distance_km\nC-{_digest(case.body) % 1000},loyal,3.5\n"
+    inventory = _inventory_csv(path, _digest(case.body))
+    if inventory is not None:
+        # a CSV's header and rows are a grammar JSON Schema cannot state
+        case.body = inventory
     if path == "/api/v1/profiles" and query.get("lifecycle_stage") is not None:
         # the stages are the active rules' (PUT /rules changes them), not a fixed enum
         stages = sorted({t.stage for t in default_rules().thresholds if t.stage})
