@@ -17,7 +17,7 @@ from central_api.domain.scoring.active_rules import active_rules
 from central_api.domain.webhooks.webhooks import EVENT_TYPES, create_webhook
 from central_api.ingest import Ingestor
 from central_api.store.db import write_transaction
-from central_api.store.ops_tables import webhook_deliveries
+from central_api.store.ops_tables import webhook_deliveries, webhooks
 from central_api.store.order_tables import order_conflicts, order_history, order_records
 from central_api.store.profile_tables import profile_events
 from edge_sync.protocol import Ack
@@ -31,7 +31,8 @@ T2 = datetime(2026, 11, 21, 10, 5, tzinfo=UTC)
 
 def ready_order(engine, issuer, external_id: str = "WEB-1") -> str:
     with write_transaction(engine) as conn:
-        create_webhook(conn, "http://127.0.0.1:9/hook", list(EVENT_TYPES), T_READY)
+        if conn.execute(select(webhooks.c.id)).first() is None:
+            create_webhook(conn, "http://127.0.0.1:9/hook", list(EVENT_TYPES), T_READY)
         row, _ = records.place(
             conn, OrderIn(**order_body(external_id)), "k1", T_READY, active_rules(conn)
         )
@@ -138,7 +139,8 @@ def test_three_confirmations_in_every_arrival_order_end_the_same(engine, issuer)
     for n, perm in enumerate(itertools.permutations(range(3))):
         oid = ready_order(engine, issuer, f"WEB-P{n}")
         evs = [
-            confirmed(oid, T1 + timedelta(minutes=m), f"s042-k{m}", 100 * n + m + 1) for m in range(3)
+            confirmed(oid, T1 + timedelta(minutes=m), f"s042-k{m}", 100 * n + m + 1)
+            for m in range(3)
         ]
         for i in perm:
             send(ingestor, [evs[i]], f"s042-k{i}")
