@@ -14,7 +14,7 @@ import json
 import secrets
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 
 from edge_sync.protocol.ids import SEQ_MAX
 from edge_sync.protocol.online import Money, Sha256
@@ -63,8 +63,9 @@ class OrderLine(BaseModel):
 
     sku: RefId = Field(examples=["SKU-4711"])
     name: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00]*$")] | None = None
-    quantity: int = Field(ge=1, le=1000)
-    unit_price: Money = Field(le=1_000_000)
+    # strict: JSON true is not a quantity, nor "2" a price
+    quantity: Annotated[int, Strict()] = Field(ge=1, le=1000)
+    unit_price: Annotated[Money, Strict()] = Field(le=1_000_000)
 
 
 class OrderIn(BaseModel):
@@ -73,8 +74,12 @@ class OrderIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
+        # one of the two, not null: what ``_someone`` checks, as JSON Schema says it
         json_schema_extra={
-            "anyOf": [{"required": ["customer_id"]}, {"required": ["email_sha256"]}]
+            "anyOf": [
+                {"required": [name], "properties": {name: {"type": "string"}}}
+                for name in ("customer_id", "email_sha256")
+            ]
         },
     )
 

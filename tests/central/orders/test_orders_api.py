@@ -164,3 +164,22 @@ def test_listing_filters_by_store_and_state_and_pages(client, keys):
         "/api/v1/orders/" + ids[1] + "/pickup-code.png", headers=bearer(keys.integration)
     )
     assert code.status_code == 404 and "no pickup code yet" in code.json()["detail"]
+
+
+def test_erasing_the_customer_removes_the_orders_and_revokes_their_codes(client, keys, engine):
+    from central_api.domain.identity.erasure import erase_profile
+    from central_api.store.db import write_transaction
+    from central_api.store.order_tables import order_history, order_records
+    from edge_sync.protocol import utcnow
+
+    o = place(client, keys, order_body())
+    client.post(f"/api/v1/orders/{o['id']}/ready", headers=bearer(keys.integration))
+    with write_transaction(engine) as conn:
+        counts = erase_profile(conn, o["profile_id"], "test", utcnow())
+    assert counts["order_records"] == 1 and counts["order_history"] == 2
+    with engine.connect() as c:
+        assert c.execute(select(order_records)).all() == []
+        assert c.execute(select(order_history)).all() == []
+        revoked = set(c.execute(select(token_revocations.c.scope_hash)).scalars())
+    assert scope_hash(order_scope(o["id"])) in revoked
+    assert client.get(f"/api/v1/orders/{o['id']}", headers=bearer(keys.marketer)).status_code == 404
