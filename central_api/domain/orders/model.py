@@ -14,10 +14,17 @@ import json
 import secrets
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from edge_sync.protocol.ids import SEQ_MAX
-from edge_sync.protocol.online import Money, Sha256
+from edge_sync.protocol.online import Sha256
 from edge_sync.protocol.schemas import RefId
 from edge_sync.protocol.timefmt import Rfc3339Utc
 
@@ -58,14 +65,21 @@ def new_order_id() -> str:
     return "o-" + "".join(secrets.choice(ORDER_ID_ALPHABET) for _ in range(8))
 
 
+def _json_number(v: Any) -> Any:
+    """A JSON number, as JSON Schema reads one: ``true`` is not 1, nor ``"2"`` 2, and
+    ``2.0`` is the integer 2."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise ValueError("must be a number")
+    return int(v) if isinstance(v, float) and v.is_integer() and abs(v) < 2**53 else v
+
+
 class OrderLine(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sku: RefId = Field(examples=["SKU-4711"])
     name: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00]*$")] | None = None
-    # strict: JSON true is not a quantity, nor "2" a price
-    quantity: Annotated[int, Strict()] = Field(ge=1, le=1000)
-    unit_price: Annotated[Money, Strict()] = Field(le=1_000_000)
+    quantity: Annotated[int, BeforeValidator(_json_number)] = Field(ge=1, le=1000)
+    unit_price: Annotated[float, BeforeValidator(_json_number)] = Field(ge=0, le=1_000_000)
 
 
 class OrderIn(BaseModel):
@@ -121,7 +135,7 @@ class OrderIn(BaseModel):
 
 
 def body_sha256(canonical: dict[str, Any]) -> str:
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
