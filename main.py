@@ -10,6 +10,7 @@
     python main.py campaign codes --campaign ID --recipients FILE.csv --out DIR [--rotate]
     python main.py campaign rotate-codes|poster --campaign ID [--out DIR]
     python main.py central keys list|rotate|retire KID [--until TIME] [--config FILE]
+    python main.py central orders sweep [--now TIME] [--config FILE]
     python main.py edge --config FILE
     python main.py edge simulate --config FILE --count N [--rate R] [--seed S] [--key-dir DIR]
     python main.py config validate FILE [--kind device|central]
@@ -90,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     from central_api.domain.campaigns.cli import add_parser as add_campaign_parser
 
     add_campaign_parser(csub)
+    from central_api.domain.orders.cli import add_parser as add_orders_parser
+
+    add_orders_parser(csub)
 
     keys = csub.add_parser("keys", help="central's QR signing keys: list, rotate, retire")
     ksub = keys.add_subparsers(dest="keys_cmd", required=True)
@@ -210,6 +214,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             from central_api.domain.campaigns.cli import run as run_campaign
 
             return run_campaign(args, load_central_config(args.campaign_config or args.config))
+        if args.central_cmd == "orders":
+            from central_api.domain.orders.cli import run as run_orders
+
+            return run_orders(args, load_central_config(args.orders_config or args.config))
 
         if args.central_cmd == "keys":
             from central_api import cli_keys

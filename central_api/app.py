@@ -19,6 +19,7 @@ from .api import (
     routes_inventory,
     routes_inventory_imports,
     routes_keys,
+    routes_orders,
     routes_profiles,
     routes_rules,
     routes_stats,
@@ -30,6 +31,8 @@ from .api.errors import install_error_handlers
 from .api.middleware import MAX_BODY_BYTES, BodyLimitMiddleware, CatchAllMiddleware
 from .api.openapi import install_openapi
 from .domain.campaigns.push import CampaignPublisher
+from .domain.orders.push import PickupPublisher
+from .domain.orders.records import CodeIssuer
 from .service import IngestService
 
 DESCRIPTION = """\
@@ -46,11 +49,17 @@ def create_app(
     ingest: IngestService | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     campaign_push: CampaignPublisher | None = None,
+    order_codes: CodeIssuer | None = None,
+    pickup_push: PickupPublisher | None = None,
 ) -> FastAPI:
-    """``campaign_push``: the publisher told after each campaign change made here."""
+    """``campaign_push``: the publisher told after each campaign change made here;
+    ``order_codes``: how "ready" signs pickup codes (without, it answers 503);
+    ``pickup_push``: the publisher told after each order change made here."""
     app = FastAPI(title="omnikiosk central", version=VERSION, description=DESCRIPTION)
     app.state.engine = engine
     app.state.campaign_push = campaign_push
+    app.state.order_codes = order_codes
+    app.state.pickup_push = pickup_push
     install_error_handlers(app)
     app.add_middleware(AuthFirstMiddleware)
     app.add_middleware(OptionsMiddleware)
@@ -64,7 +73,7 @@ def create_app(
         app.include_router(module.router)
     for module in (
         routes_profiles, routes_funnel, routes_attributes, routes_campaigns,
-        routes_campaign_reports, routes_inventory_imports, routes_inventory,
+        routes_campaign_reports, routes_inventory_imports, routes_inventory, routes_orders,
     ):  # fmt: skip
         app.include_router(module.router)
     install_openapi(app)

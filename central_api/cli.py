@@ -79,11 +79,24 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
 
     code_push = CodeTablePublisher.for_central(engine, cfg.broker)
     code_push.start()
+    # Every central process pushes pickup upserts to the stores and sweeps no-shows.
+    from .domain.orders.push import PickupPublisher
+    from .domain.orders.records import CodeIssuer
+    from .domain.orders.sweep import OrderSweeper
+
+    o = cfg.orders
+    pickup_push = PickupPublisher.for_central(
+        engine, cfg.broker, o.no_show_days, interval_s=o.push_interval_s
+    )
+    pickup_push.start()
+    sweeper = OrderSweeper(engine, o.no_show_days, o.sweep_interval_s, pickup_push.changed)
+    sweeper.start()
+    order_codes = CodeIssuer(keys.signer, o.no_show_days)
     service: IngestService | None = None
     publisher: KeysPublisher | None = None
     if role in ("all", "ingest"):
         tune_gc()
-        effects = default_effects(cfg.ingest.profile_cache_facts)
+        effects = default_effects(cfg.ingest.profile_cache_facts, pickup_push.changed)
         tokens = TokenCheck(keyring, untokened_links=cfg.tokens.accept_untokened_links)
         service = IngestService(cfg, Ingestor(engine, effects, tokens))
         service.start()
@@ -108,7 +121,13 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
 
             server = uvicorn.Server(
                 uvicorn.Config(
-                    create_app(engine, service, campaign_push=campaign_push),
+                    create_app(
+                        engine,
+                        service,
+                        campaign_push=campaign_push,
+                        order_codes=order_codes,
+                        pickup_push=pickup_push,
+                    ),
                     host=cfg.api.host,
                     port=cfg.api.port,
                     log_level="warning",
@@ -127,6 +146,8 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
         if service is not None:
             service.stop()
         code_push.stop()
+        sweeper.stop()
+        pickup_push.stop()
         campaign_push.stop()
         webhooks.stop()
         engine.dispose()

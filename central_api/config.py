@@ -61,6 +61,18 @@ class WebhookSettings(StrictModel):
     poll_interval_s: float = Field(default=1.0, gt=0, le=60)
 
 
+class OrderSettings(StrictModel):
+    """Click-and-collect orders."""
+
+    #: an order ready for pickup this many days becomes a no-show (its code is valid a
+    #: day longer, so a pickup at the end of the last day still verifies)
+    no_show_days: int = Field(default=7, ge=1, le=365)
+    #: how often each central process looks for no-shows
+    sweep_interval_s: float = Field(default=300.0, gt=0, le=86_400)
+    #: how often each central process looks for pickup upserts to push to the stores
+    push_interval_s: float = Field(default=2.0, gt=0, le=300)
+
+
 #: a profile check-in code's payload (central's ``p-`` + 20 hex ids): the host must leave
 #: room for it inside QR version 7 at error correction M
 _CHECK_IN_PAYLOAD = 18
@@ -102,6 +114,7 @@ class CentralConfig(StrictModel):
     api: ApiSettings = ApiSettings()
     webhooks: WebhookSettings = WebhookSettings()
     tokens: TokenSettings = TokenSettings()
+    orders: OrderSettings = OrderSettings()
 
 
 def load_central_config(path: str | Path | None = None) -> CentralConfig:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -35,7 +35,10 @@ from .schemas import Timestamp
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
-EventType = Literal["threshold.crossed"]
+EventType = Literal[
+    "threshold.crossed", "order.ready", "order.picked_up", "order.no_show", "order.conflict"
+]
+assert set(get_args(EventType)) == set(hooks.EVENT_TYPES)
 WebhookIdPath = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="the webhook's id")]
 MAX_URL_CHARS = 2000
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import Connection
 
 from central_api.domain.fleet.counters import DeviceTypeCounts
+from central_api.domain.orders.pickups import OrderEffects
 from central_api.domain.profiles.profile_cache import ProfileCache
 from central_api.domain.profiles.profile_effects import ProfileEffects
 from edge_sync.protocol import ValidEvent
@@ -40,10 +41,14 @@ def after_transaction(effects: Sequence[Effect], outcome: str) -> None:
             hook()
 
 
-def default_effects(cache_facts: int = 100_000) -> tuple[Effect, ...]:
-    """Counters, identity and re-derivation; a new set per ``Ingestor`` (what the profile
-    effects remember belongs to one database). ``cache_facts``: see ``ProfileCache``."""
+def default_effects(
+    cache_facts: int = 100_000, on_order_change: Callable[[], None] | None = None
+) -> tuple[Effect, ...]:
+    """Counters, identity, re-derivation and pickups; a new set per ``Ingestor`` (what the
+    profile effects remember belongs to one database). ``cache_facts``: see
+    ``ProfileCache``; ``on_order_change``: called after a commit that changed orders."""
     cache = ProfileCache(max_facts=cache_facts) if cache_facts > 0 else None
-    # Counters last: their rows are shared by every transaction, so they are locked for
-    # the shortest time (see ``Ingestor._write``).
-    return (ProfileEffects(cache=cache), DeviceTypeCounts())
+    # Orders after profiles: the profile effects take the orders' locks with the
+    # sessions' in one sorted pass. Counters last: their rows are shared by every
+    # transaction, so they are locked for the shortest time (see ``Ingestor._write``).
+    return (ProfileEffects(cache=cache), OrderEffects(on_order_change), DeviceTypeCounts())

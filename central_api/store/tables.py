@@ -162,5 +162,6 @@ from . import campaign_tables as _campaign_tables  # noqa: E402, F401
 from . import code_tables as _code_tables  # noqa: E402, F401
 from . import inventory_tables as _inventory_tables  # noqa: E402, F401
 from . import ops_tables as _ops_tables  # noqa: E402, F401
+from . import order_tables as _order_tables  # noqa: E402, F401
 from . import profile_tables as _profile_tables  # noqa: E402, F401
 from . import token_tables as _token_tables  # noqa: E402, F401

@@ -111,6 +111,50 @@ def ingest_online(
     engine: Engine, docs: list[Any], received_at: datetime, active: ActiveRules
 ) -> OnlineResult:
     result = OnlineResult()
+    valid, dead = _checked(docs, received_at, result)
+    with write_transaction(engine) as conn:
+        _store(conn, result, valid, dead, received_at, active)
+    return result
+
+
+def ingest_online_in(
+    conn: Connection, docs: list[Any], received_at: datetime, active: ActiveRules
+) -> OnlineResult:
+    """``ingest_online`` in the caller's transaction, for a fact that must be stored
+    together with something else (the ``order.placed`` of an order placed through the
+    orders API)."""
+    result = OnlineResult()
+    valid, dead = _checked(docs, received_at, result)
+    _store(conn, result, valid, dead, received_at, active)
+    return result
+
+
+def _store(
+    conn: Connection,
+    result: OnlineResult,
+    valid: list[tuple[OnlineEvent, dict[str, Any]]],
+    dead: list[dict[str, Any]],
+    received_at: datetime,
+    active: ActiveRules,
+) -> None:
+    if dead:
+        insert_dead_letters(conn, dead)
+    new_ids = _insert(conn, valid, received_at)
+    touched: set[str] = set()
+    for ev, data in valid:
+        if ev.id not in new_ids:
+            result.duplicates.append(ev.id)
+            continue
+        result.accepted.append(ev.id)
+        touched |= _link(conn, ev, data)
+    recompute_all(conn, touched, active, received_at)
+    count_online_request(conn, len(result.accepted), len(result.duplicates))
+
+
+def _checked(
+    docs: list[Any], received_at: datetime, result: OnlineResult
+) -> tuple[list[tuple[OnlineEvent, dict[str, Any]]], list[dict[str, Any]]]:
+    """The valid events (first copy of each id) and the dead-letter rows of the others."""
     valid: list[tuple[OnlineEvent, dict[str, Any]]] = []
     dead: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -134,20 +178,7 @@ def ingest_online(
             continue
         seen.add(ev.id)
         valid.append((ev, data))
-    with write_transaction(engine) as conn:
-        if dead:
-            insert_dead_letters(conn, dead)
-        new_ids = _insert(conn, valid, received_at)
-        touched: set[str] = set()
-        for ev, data in valid:
-            if ev.id not in new_ids:
-                result.duplicates.append(ev.id)
-                continue
-            result.accepted.append(ev.id)
-            touched |= _link(conn, ev, data)
-        recompute_all(conn, touched, active, received_at)
-        count_online_request(conn, len(result.accepted), len(result.duplicates))
-    return result
+    return valid, dead
 
 
 def _insert(

@@ -37,8 +37,10 @@ from ..scoring.rules import RuleSet
 from ..scoring.thresholds import Crossing
 
 THRESHOLD_CROSSED = "threshold.crossed"
+#: click-and-collect outcomes (``domain.orders.announce``)
+ORDER_EVENT_TYPES = ("order.ready", "order.picked_up", "order.no_show", "order.conflict")
 #: event types a webhook can subscribe to
-EVENT_TYPES = (THRESHOLD_CROSSED,)
+EVENT_TYPES = (THRESHOLD_CROSSED, *ORDER_EVENT_TYPES)
 
 SIGNATURE_HEADER = "X-Omk-Signature"
 TIMESTAMP_HEADER = "X-Omk-Timestamp"
@@ -188,6 +190,37 @@ def enqueue_new_crossings(
     ]  # fmt: skip
     if rows:
         conn.execute(insert_ignore(conn, webhook_deliveries), rows)
+    return len(rows)
+
+
+def enqueue(
+    conn: Connection,
+    event_type: str,
+    key: str,
+    data: dict[str, Any],
+    now: datetime,
+    profile_id: str | None = None,
+) -> int:
+    """Queue one delivery of ``{"type", "key", "created_at", "data"}`` per active webhook
+    subscribed to ``event_type``, in the caller's transaction. ``key`` names what is
+    announced: a second call with the same key queues nothing (once per webhook and
+    key). Returns the rows offered (those already queued are left as they are)."""
+    assert event_type in EVENT_TYPES, event_type
+    targets = [
+        h.id
+        for h in conn.execute(select(webhooks.c.id, webhooks.c.events).where(webhooks.c.active))
+        if event_type in h.events
+    ]
+    if not targets:
+        return 0
+    payload = {"type": event_type, "key": key, "created_at": now.isoformat(), "data": data}
+    rows = [
+        {"webhook_id": hook, "event_key": key, "event_type": event_type, "profile_id": profile_id,
+         "payload": payload, "status": "pending", "attempts": 0, "next_attempt_at": now,
+         "created_at": now}
+        for hook in targets
+    ]  # fmt: skip
+    conn.execute(insert_ignore(conn, webhook_deliveries), rows)
     return len(rows)
 
 

@@ -228,6 +228,14 @@ def _as_issued(case: Any) -> None:
             "/api/v1/webhooks": ("webhooks", [1 + n % BIGINT_MAX]),
             "/api/v1/campaigns": ("campaigns", [f"cmp-{n:x}"]),
             "/api/v1/stores": ("stores", [f"s{n % 97}"]),
+            "/api/v1/orders": (
+                f"orders:{query.get('store') or ''}:{query.get('state') or ''}",
+                [f"o-{n % 10**8:08d}"],
+            ),
+            "/api/v1/orders/conflicts": (
+                f"order-conflicts:{query.get('store') or ''}:{query.get('order_id') or ''}",
+                [1 + n % BIGINT_MAX],
+            ),
             "/api/v1/campaign-reports/scans": (
                 "campaign-scans",
                 [

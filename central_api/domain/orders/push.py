@@ -1,0 +1,205 @@
+"""Pickup order upserts on ``omk/v1/down/{store}/pickups`` (QoS 1, not retained).
+
+Each change a store must know of (ready, picked up, a handover replaced by an earlier
+one, cancelled or no-show after ready) writes a ``pickup_pushes`` row in its own
+transaction. ``PickupPublisher`` sends the orders those rows name, one message per store
+with every changed order in its current state::
+
+    {"v": 1, "store_id": "s042", "upserts": [
+        {"order_id", "revision", "state", "items", "lines": [{"sku", "name", "quantity"}],
+         "placed_at", "ready_at", "collect_by", "code_hash", "picked_up_at"}, …]}
+
+and deletes the rows once the broker has acknowledged the message: at least once, and a
+device keeps the highest ``revision`` of an order it saw, so a repeat or an older copy
+changes nothing. An order whose ``state`` is not ``ready_for_pickup`` leaves the store's
+list. No personal data: the kiosk matches the order by its id and pickup code.
+
+Not retained, as the contract says: a retained message holds one payload per topic, and
+a store's pickups are many orders changing one at a time. A device subscribes with a
+persistent session, so the broker keeps what arrived while it was offline (within the
+session's expiry); a new device, or one offline past that, gets every order still due
+from the store's snapshot (``pickups_due``), which the snapshot builder includes.
+Every central process runs a publisher; two may send the same rows once each.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, select
+
+from edge_sync.protocol import format_ts, topics
+from edge_sync.protocol.link import LinkOptions, MqttLink, NotConnected
+
+from ...store.db import write_transaction
+from ...store.order_tables import order_records, pickup_pushes
+from .model import READY
+
+log = logging.getLogger(__name__)
+
+PAYLOAD_VERSION = 1
+DEFAULT_INTERVAL_S = 2.0
+#: orders in one message at most (a message stays well under 1 MiB)
+MAX_UPSERTS = 200
+ACK_TIMEOUT_S = 10.0
+
+
+def pickups_topic(store_id: str) -> str:
+    return topics.store_down(store_id, "pickups")
+
+
+def _ts(value: datetime | None) -> str | None:
+    return format_ts(value) if value is not None else None
+
+
+def upsert(row: Any, no_show_days: int) -> dict[str, Any]:
+    """One order as a store's kiosks see it."""
+    collect_by = row.ready_at + timedelta(days=no_show_days) if row.ready_at else None
+    return {
+        "order_id": row.id, "revision": row.revision, "state": row.state, "items": row.items,
+        "lines": [{"sku": ln["sku"], "name": ln.get("name"), "quantity": ln["quantity"]}
+                  for ln in row.lines],
+        "placed_at": _ts(row.placed_at), "ready_at": _ts(row.ready_at),
+        "collect_by": _ts(collect_by), "code_hash": row.code_hash,
+        "picked_up_at": _ts(row.picked_up_at),
+    }  # fmt: skip
+
+
+def pickups_due(conn: Connection, store_id: str, no_show_days: int) -> list[dict[str, Any]]:
+    """Every order ready for pickup in the store, for its snapshot."""
+    o = order_records
+    rows = conn.execute(
+        select(o).where(o.c.store_id == store_id, o.c.state == READY).order_by(o.c.id)
+    )
+    return [upsert(r, no_show_days) for r in rows]
+
+
+def encode(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+
+def pending(
+    engine: Engine, no_show_days: int, limit: int = 1000
+) -> tuple[list[int], dict[str, list[bytes]]]:
+    """The push rows to send (ids) and, per store, the messages that send them."""
+    with engine.connect() as conn, conn.begin():
+        p = pickup_pushes
+        rows = conn.execute(select(p).order_by(p.c.id).limit(limit)).all()
+        if not rows:
+            return [], {}
+        ids = sorted({r.order_id for r in rows})
+        orders = {
+            r.id: r for r in conn.execute(select(order_records).where(order_records.c.id.in_(ids)))
+        }
+    by_store: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        o = orders.get(r.order_id)
+        if o is not None:  # an erased order: nothing to say
+            by_store.setdefault(o.store_id, {})[o.id] = upsert(o, no_show_days)
+    messages = {}
+    for store, found in by_store.items():
+        entries = [found[k] for k in sorted(found)]
+        messages[store] = [
+            encode(
+                {"v": PAYLOAD_VERSION, "store_id": store, "upserts": entries[i : i + MAX_UPSERTS]}
+            )
+            for i in range(0, len(entries), MAX_UPSERTS)
+        ]
+    return [r.id for r in rows], messages
+
+
+class PickupPublisher:
+    """Sends the pending pickup upserts from one central process."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        opts: LinkOptions,
+        no_show_days: int,
+        *,
+        interval_s: float = DEFAULT_INTERVAL_S,
+    ) -> None:
+        self.engine = engine
+        self.no_show_days = no_show_days
+        self.interval_s = interval_s
+        self.link = MqttLink(
+            opts, on_message=lambda _m: None, on_connect=self._connected, name="central-pickups"
+        )
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.published = 0
+
+    @classmethod
+    def for_central(
+        cls, engine: Engine, broker: Any, no_show_days: int, **kw: Any
+    ) -> PickupPublisher:
+        client_id = f"omk-central-pickups-{uuid.uuid4().hex[:12]}"
+        opts = LinkOptions.from_settings(broker, client_id=client_id, clean_start=True)
+        opts.session_expiry_s = 0
+        return cls(engine, opts, no_show_days, **kw)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="central-pickups", daemon=True)
+        self._thread.start()
+        self.link.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.link.stop(timeout=timeout)
+
+    def changed(self) -> None:
+        """Orders changed (committed): send their upserts now."""
+        self._wake.set()
+
+    def _connected(self, _session_present: bool) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                while self.sync() > 0 and not self._stop.is_set():
+                    pass  # more rows than one round took
+            except Exception:
+                log.exception("pickup upserts not published; retrying in %.0fs", self.interval_s)
+
+    def sync(self) -> int:
+        """Send the pending upserts; once the broker has them all, delete their rows.
+        Returns the rows sent (0 while the link is down: they wait in the table)."""
+        if not self.link.connected:
+            return 0
+        with self._lock:
+            ids, messages = pending(self.engine, self.no_show_days)
+            if not ids:
+                return 0
+            infos = []
+            try:
+                for store, bodies in sorted(messages.items()):
+                    for body in bodies:
+                        infos.append(self.link.publish(pickups_topic(store), body, qos=1))
+            except NotConnected:
+                log.info("pickup upserts: link down; they are sent when it is back")
+                return 0
+            deadline = time.monotonic() + ACK_TIMEOUT_S
+            while not all(i.is_published() for i in infos):
+                if time.monotonic() > deadline or self._stop.is_set():
+                    return 0  # kept: sent again next round
+                time.sleep(0.005)
+            with write_transaction(self.engine) as conn:
+                conn.execute(delete(pickup_pushes).where(pickup_pushes.c.id.in_(ids)))
+            self.published += len(infos)
+            return len(ids)
