@@ -13,11 +13,13 @@ from .api import (
     routes_attributes,
     routes_campaign_reports,
     routes_campaigns,
+    routes_codes,
     routes_devices,
     routes_events,
     routes_funnel,
     routes_keys,
     routes_profiles,
+    routes_qr_page,
     routes_rules,
     routes_stats,
     routes_webhooks,
@@ -28,6 +30,8 @@ from .api.errors import install_error_handlers
 from .api.middleware import MAX_BODY_BYTES, BodyLimitMiddleware, CatchAllMiddleware
 from .api.openapi import install_openapi
 from .domain.campaigns.push import CampaignPublisher
+from .domain.tokens.check import KeyringFile
+from .domain.tokens.keystore import KeyStore
 from .service import IngestService
 
 DESCRIPTION = """\
@@ -44,11 +48,16 @@ def create_app(
     ingest: IngestService | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     campaign_push: CampaignPublisher | None = None,
+    code_keys: KeyStore | None = None,
 ) -> FastAPI:
-    """``campaign_push``: the publisher told after each campaign change made here."""
+    """``campaign_push``: the publisher told after each campaign change made here.
+    ``code_keys``: central's QR signing keys, for the check-in codes it hands out and the
+    codes phones open at ``/q/``; without them those answer 503."""
     app = FastAPI(title="omnikiosk central", version=VERSION, description=DESCRIPTION)
     app.state.engine = engine
     app.state.campaign_push = campaign_push
+    app.state.code_keys = code_keys
+    app.state.code_keyring = KeyringFile(code_keys) if code_keys is not None else None
     install_error_handlers(app)
     app.add_middleware(AuthFirstMiddleware)
     app.add_middleware(OptionsMiddleware)
@@ -62,7 +71,7 @@ def create_app(
         app.include_router(module.router)
     for module in (
         routes_profiles, routes_funnel, routes_attributes, routes_campaigns,
-        routes_campaign_reports,
+        routes_campaign_reports, routes_codes, routes_qr_page,
     ):  # fmt: skip
         app.include_router(module.router)
     install_openapi(app)

@@ -103,7 +103,7 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
 
             server = uvicorn.Server(
                 uvicorn.Config(
-                    create_app(engine, service, campaign_push=campaign_push),
+                    create_app(engine, service, campaign_push=campaign_push, code_keys=keys),
                     host=cfg.api.host,
                     port=cfg.api.port,
                     log_level="warning",
