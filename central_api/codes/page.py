@@ -31,15 +31,27 @@ PageId = Literal[
 #: (heading, text) per page and language; ``{day}`` is a date the page names
 TEXTS: dict[PageId, dict[Lang, tuple[str, str]]] = {
     "check_in": {
-        "en": ("Your check-in code", "Show this code at the kiosk in store to check in."),
+        "en": (
+            "Your check-in code",
+            "Show this code at a kiosk in store: hold it up to the kiosk's camera, and it "
+            "knows it is you.",
+        ),
         "de": (
             "Ihr Check-in-Code",
-            "Zeigen Sie diesen Code am Terminal im Geschäft, um sich anzumelden.",
+            "Zeigen Sie diesen Code an einem Terminal im Geschäft: Halten Sie ihn vor die "
+            "Kamera des Terminals, dann erkennt es Sie.",
         ),
     },
     "pickup": {
-        "en": ("Your pickup code", "Show this code at the pickup counter in store."),
-        "de": ("Ihr Abholcode", "Zeigen Sie diesen Code an der Abholtheke im Geschäft."),
+        "en": (
+            "Your pickup code",
+            "Show this code at the pickup counter in store, and we hand over your order.",
+        ),
+        "de": (
+            "Ihr Abholcode",
+            "Zeigen Sie diesen Code an der Abholtheke im Geschäft, dann erhalten Sie Ihre "
+            "Bestellung.",
+        ),
     },
     "campaign_unknown": {
         "en": ("Offer not found", "We do not know the offer this code belongs to."),
@@ -65,6 +77,11 @@ TEXTS: dict[PageId, dict[Lang, tuple[str, str]]] = {
 INVALID_HEADING: dict[Lang, str] = {
     "en": "This code cannot be used",
     "de": "Dieser Code ist nicht gültig",
+}
+#: the second line of an invalid code's page: what a person can still do
+INVALID_HINT: dict[Lang, str] = {
+    "en": "If you think it should work, please ask a member of staff in store.",
+    "de": "Wenn der Code gelten sollte, fragen Sie bitte das Personal im Geschäft.",
 }
 
 #: where the kiosk's wording does not fit a phone (it speaks of "this kiosk" and of
@@ -120,8 +137,10 @@ class Page:
     heading: str
     text: str
     lang: Lang
-    #: invalid and error pages are marked so (colour, role); the others are information
+    #: invalid and error pages are marked so (a red mark); the others are information
     problem: bool
+    #: a smaller second line, or none
+    hint: str = ""
 
 
 _MONTHS: dict[Lang, tuple[str, ...]] = {
@@ -150,7 +169,7 @@ def page_for(page: PageId, lang: Lang, day: str = "") -> Page:
 
 
 def invalid_page(reason: Reason, lang: Lang) -> Page:
-    return Page(INVALID_HEADING[lang], reason_message(reason, lang), lang, True)
+    return Page(INVALID_HEADING[lang], reason_message(reason, lang), lang, True, INVALID_HINT[lang])
 
 
 _STYLE = (
@@ -161,8 +180,10 @@ _STYLE = (
     ".mark{width:3.5rem;height:3.5rem;border-radius:50%;display:flex;align-items:center;"
     "justify-content:center;font-size:2rem;font-weight:700;color:#fff;background:#1d5fbf}"
     ".problem .mark{background:#b3261e}"
-    "h1{font-size:2rem;line-height:1.2;margin:1.25rem 0 1rem}"
+    "h1{font-size:clamp(1.6rem,8vw,2rem);line-height:1.2;margin:1.25rem 0 1rem;"
+    "overflow-wrap:break-word}"
     "p{margin:0;font-size:1.375rem}"
+    "p.hint{margin-top:1.5rem;font-size:1.125rem;color:#3d3d3d}"
 )
 #: the page's own style is its only resource; a hash would do, but the style is fixed
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
@@ -180,5 +201,6 @@ def render(p: Page) -> str:
         f'<body class="{cls}"><main>'
         f'<div class="mark" aria-hidden="true">{mark}</div>'
         f"<h1>{html.escape(p.heading)}</h1><p>{html.escape(p.text)}</p>"
-        "</main></body></html>"
+        + (f'<p class="hint">{html.escape(p.hint)}</p>' if p.hint else "")
+        + "</main></body></html>"
     )

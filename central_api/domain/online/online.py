@@ -5,7 +5,8 @@ are inserted with ``ON CONFLICT DO NOTHING`` on their id in one transaction, and
 the rows actually inserted get effects — so a resent event is a harmless duplicate.
 The customer is found by ``customer_id`` first, then ``email_sha256``; two profiles
 that are both already identified are never merged here, the event goes to the one the
-customer id names.
+customer id names. ``qr.opened`` (recorded by central itself, ``from_central``) names no
+customer: it belongs to its verified code's recipient, or to nobody.
 """
 
 from __future__ import annotations

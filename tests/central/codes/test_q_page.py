@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from central_api.codes.page import INVALID_HEADING, PHONE_MESSAGES, TEXTS
 from central_api.domain.code_opens.opening import event_id, open_code
+from central_api.domain.identity.erasure import erase_profile
 from central_api.domain.tokens.revocations import revoke, revoke_profiles
 from central_api.store.db import write_transaction
 from central_api.store.profile_tables import online_events, touchpoints
@@ -276,3 +277,19 @@ def test_integrations_cannot_post_qr_opened(qclient, keys, engine):
     (rejected,) = r.json()["rejected"]
     assert rejected["reason"] == "unexpected" and "GET /q/{token}" in rejected["detail"]
     assert opens_of(engine) == 0
+
+
+def test_erasing_a_recipient_removes_their_opens_and_stops_new_ones(
+    qclient, keys, engine, code_keys
+):
+    make_campaign(qclient, keys, "cmp-5")
+    pid = make_customer(qclient, keys, engine, "R-5")
+    signer = code_keys.signer()
+    path = path_of(signer, sign(signer, "r", pid, campaign_id="cmp-5"))
+    assert qclient.get(path, follow_redirects=False).status_code == 302
+    assert opens_of(engine) == 1
+    with write_transaction(engine) as conn:
+        erase_profile(conn, pid, "test", utcnow())
+    assert opens_of(engine) == 0  # the open named the person: it goes with them
+    r = qclient.get(path, follow_redirects=False)
+    assert r.status_code == 410 and opens_of(engine) == 0
