@@ -98,9 +98,9 @@ def _active(conn: Connection, profile_id: str) -> str:
 
 
 def _code(request: Request, engine: Engine, profile_id: str, months: int) -> tuple[Signer, Token]:
-    signer = _signer(request)
     with engine.connect() as conn:
         _active(conn, profile_id)
+        signer = _signer(request)
         try:
             return signer, check_in_code(conn, signer, profile_id, utcnow().date(), months)
         except AllRevoked as err:
