@@ -13,6 +13,7 @@ from .api import (
     routes_attributes,
     routes_campaign_reports,
     routes_campaigns,
+    routes_codes,
     routes_devices,
     routes_events,
     routes_funnel,
@@ -21,6 +22,7 @@ from .api import (
     routes_keys,
     routes_orders,
     routes_profiles,
+    routes_qr_page,
     routes_rules,
     routes_stats,
     routes_webhooks,
@@ -33,6 +35,8 @@ from .api.openapi import install_openapi
 from .domain.campaigns.push import CampaignPublisher
 from .domain.orders.push import PickupPublisher
 from .domain.orders.records import CodeIssuer
+from .domain.tokens.check import KeyringFile
+from .domain.tokens.keystore import KeyStore
 from .service import IngestService
 
 DESCRIPTION = """\
@@ -51,15 +55,20 @@ def create_app(
     campaign_push: CampaignPublisher | None = None,
     order_codes: CodeIssuer | None = None,
     pickup_push: PickupPublisher | None = None,
+    code_keys: KeyStore | None = None,
 ) -> FastAPI:
     """``campaign_push``: the publisher told after each campaign change made here;
     ``order_codes``: how "ready" signs pickup codes (without, it answers 503);
-    ``pickup_push``: the publisher told after each order change made here."""
+    ``pickup_push``: the publisher told after each order change made here;
+    ``code_keys``: central's QR signing keys, for the check-in codes it hands out and the
+    codes phones open at ``/q/``; without them those answer 503."""
     app = FastAPI(title="omnikiosk central", version=VERSION, description=DESCRIPTION)
     app.state.engine = engine
     app.state.campaign_push = campaign_push
     app.state.order_codes = order_codes
     app.state.pickup_push = pickup_push
+    app.state.code_keys = code_keys
+    app.state.code_keyring = KeyringFile(code_keys) if code_keys is not None else None
     install_error_handlers(app)
     app.add_middleware(AuthFirstMiddleware)
     app.add_middleware(OptionsMiddleware)
@@ -74,6 +83,7 @@ def create_app(
     for module in (
         routes_profiles, routes_funnel, routes_attributes, routes_campaigns,
         routes_campaign_reports, routes_inventory_imports, routes_inventory, routes_orders,
+        routes_codes, routes_qr_page,
     ):  # fmt: skip
         app.include_router(module.router)
     install_openapi(app)

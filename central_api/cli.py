@@ -127,6 +127,7 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
                         campaign_push=campaign_push,
                         order_codes=order_codes,
                         pickup_push=pickup_push,
+                        code_keys=keys,
                     ),
                     host=cfg.api.host,
                     port=cfg.api.port,

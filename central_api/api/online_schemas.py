@@ -15,7 +15,7 @@ from collections import Counter
 from functools import cache
 from typing import Any
 
-from edge_sync.protocol.online import ONLINE_REGISTRY, OnlineEvent
+from edge_sync.protocol.online import CENTRAL_ONLY_TYPES, ONLINE_REGISTRY, OnlineEvent
 
 _REF = "#/components/schemas/{model}"
 
@@ -35,10 +35,12 @@ def _envelope_name(type_name: str, version: int, repeated: bool) -> str:
 def _build() -> tuple[dict[str, Any], dict[str, Any]]:
     envelope = OnlineEvent.model_json_schema(ref_template=_REF)
     components: dict[str, Any] = dict(envelope.pop("$defs", {}))
-    versions = Counter(t.name for t in ONLINE_REGISTRY)
+    # the types integrations may post (central records the others itself)
+    posted = [t for t in ONLINE_REGISTRY if t.name not in CENTRAL_ONLY_TYPES]
+    versions = Counter(t.name for t in posted)
     variants: list[dict[str, Any]] = []
     mapping: dict[str, str] = {}
-    for et in ONLINE_REGISTRY:
+    for et in posted:
         data = et.model.model_json_schema(ref_template=_REF)
         components.update(data.pop("$defs", {}))
         components[et.model.__name__] = data

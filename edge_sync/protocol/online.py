@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from .envelope import TypeName, UuidText
 from .ids import SEQ_MAX
-from .schemas import ConsentRecorded, EventType, Priority, RefId, Registry, _Data
+from .schemas import ConsentRecorded, EventType, Priority, RefId, Registry, TokenHash, _Data
 from .timefmt import Rfc3339Time
 
 Money = Annotated[float, Field(ge=0, le=10_000_000)]
@@ -64,6 +64,17 @@ class ReviewPosted(_Data):
     order_id: RefId | None = None
 
 
+class QrOpened(_Data):
+    """A campaign code opened on a phone (``GET /q/{token}``), recorded by central itself
+    after it verified the code; the person is the code's recipient, or nobody."""
+
+    campaign_id: RefId
+    token_kind: Literal["c", "r"]
+    token_hash: TokenHash
+    #: the recipient's profile, for an ``r`` code
+    recipient_id: RefId | None = None
+
+
 C = Priority.CRITICAL
 ONLINE_REGISTRY = Registry(
     [
@@ -76,8 +87,13 @@ ONLINE_REGISTRY = Registry(
         EventType("review.posted", 1, ReviewPosted, C),
         # the same consent record as at the kiosk, given on a web form or from an import
         EventType("consent.recorded", 1, ConsentRecorded, C),
+        EventType("qr.opened", 1, QrOpened, C),
     ]
 )
+
+#: online types only central records (from what it verified itself): they name no
+#: customer in the envelope, and ``POST /api/v1/events`` does not take them
+CENTRAL_ONLY_TYPES = frozenset({"qr.opened"})
 
 
 #: envelope text as PostgreSQL can store it: no NUL (central's text check says so first,
@@ -102,6 +118,10 @@ class OnlineEvent(BaseModel):
 
     @model_validator(mode="after")
     def _someone(self) -> OnlineEvent:
+        if self.type in CENTRAL_ONLY_TYPES:
+            if self.customer_id is not None or self.email_sha256 is not None:
+                raise ValueError(f"a {self.type} event names no customer: its code does")
+            return self
         if self.customer_id is None and self.email_sha256 is None:
             raise ValueError("an online event names its customer: customer_id or email_sha256")
         return self

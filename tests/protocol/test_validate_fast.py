@@ -444,6 +444,12 @@ ONLINE_EXAMPLES: dict[tuple[str, int], dict[str, Any]] = {
     ("checkout.started", 1): {"cart_id": "k1", "value": 12},
     ("order.placed", 1): {"order_id": "o1", "value": 3.0, "items": 1},
     ("review.posted", 1): {"rating": 5},
+    ("qr.opened", 1): {
+        "campaign_id": "c1",
+        "token_kind": "r",
+        "token_hash": "ab" * 16,
+        "recipient_id": "p-1",
+    },
     ("consent.recorded", 1): EXAMPLES[("consent.recorded", 1)][0],
 }
 

@@ -152,7 +152,7 @@ class FrictionRules(_Model):
     campaign_no_visit_after_days: float = Field(default=14, gt=0)
     checkout_abandoned_after_hours: float = Field(default=24, gt=0)
     #: online facts that show interest in a campaign (they need a campaign id)
-    campaign_interaction_types: list[TypePattern] = ["email.clicked", "web.visited"]
+    campaign_interaction_types: list[TypePattern] = ["email.clicked", "web.visited", "qr.opened"]
     #: kiosk facts that show the customer came into a store (any store)
     store_visit_types: list[TypePattern] = ["visit.linked", "campaign.scanned", "pickup.confirmed"]
     disabled: list[FindingKind] = []
@@ -172,6 +172,7 @@ stages = [
   { event = "web.visited", stage = "awareness" },
   { event = "visit.linked", stage = "awareness" },
   { event = "email.clicked", stage = "interest" },
+  { event = "qr.opened", stage = "interest" },
   { event = "campaign.scanned", stage = "interest" },
   { event = "product.searched", stage = "interest" },
   { event = "product.viewed", stage = "interest" },
@@ -201,12 +202,13 @@ stages = [
 "checkout.started" = "checkout"
 "order.placed" = "order"
 "review.posted" = "review"
+"qr.opened" = "open_campaign_link"
 
 [journey.friction]
 pickup_uncollected_after_hours = 72
 campaign_no_visit_after_days = 14
 checkout_abandoned_after_hours = 24
-campaign_interaction_types = ["email.clicked", "web.visited"]
+campaign_interaction_types = ["email.clicked", "web.visited", "qr.opened"]
 store_visit_types = ["visit.linked", "campaign.scanned", "pickup.confirmed"]
 disabled = []
 """

@@ -5,7 +5,8 @@ are inserted with ``ON CONFLICT DO NOTHING`` on their id in one transaction, and
 the rows actually inserted get effects — so a resent event is a harmless duplicate.
 The customer is found by ``customer_id`` first, then ``email_sha256``; two profiles
 that are both already identified are never merged here, the event goes to the one the
-customer id names.
+customer id names. ``qr.opened`` (recorded by central itself, ``from_central``) names no
+customer: it belongs to its verified code's recipient, or to nobody.
 """
 
 from __future__ import annotations
@@ -19,12 +20,18 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, select
 
 from edge_sync.protocol import MAX_EVENT_BYTES, DeadLetterReason, SchemaViolation, UnknownEventType
-from edge_sync.protocol.online import ONLINE_REGISTRY, OnlineEvent
+from edge_sync.protocol.online import CENTRAL_ONLY_TYPES, ONLINE_REGISTRY, OnlineEvent
 from edge_sync.protocol.schemas import describe_validation_error
 
 from ...store.db import write_transaction
 from ...store.dead_letters import dead_letter_row, insert_dead_letters
-from ...store.profile_tables import online_events, order_events, orders, profile_aliases
+from ...store.profile_tables import (
+    online_events,
+    order_events,
+    orders,
+    profile_aliases,
+    profiles,
+)
 from ...store.sql import insert_for, insert_ignore, lock_keys
 from ..fleet.counters import ONLINE_DEAD_LETTER_TOPIC, count_online_request
 from ..identity.identity import attach, live_profile, resolve_alias
@@ -43,7 +50,11 @@ class OnlineResult:
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
-def check(doc: Any) -> tuple[OnlineEvent | None, dict[str, Any], DeadLetterReason | None, str]:
+def check(
+    doc: Any, *, from_central: bool = False
+) -> tuple[OnlineEvent | None, dict[str, Any], DeadLetterReason | None, str]:
+    """``from_central``: the event is one central made itself (``CENTRAL_ONLY_TYPES``
+    are taken only then)."""
     try:
         size = len(json.dumps(doc, separators=(",", ":")))
     except (TypeError, ValueError):
@@ -58,6 +69,15 @@ def check(doc: Any) -> tuple[OnlineEvent | None, dict[str, Any], DeadLetterReaso
     unstorable = _unstorable_text(doc)
     if unstorable:
         return None, {}, DeadLetterReason.SCHEMA_VIOLATION, unstorable
+    kind = doc.get("type") if isinstance(doc, dict) else None
+    if not from_central and isinstance(kind, str) and kind in CENTRAL_ONLY_TYPES:
+        return (
+            None,
+            {},
+            DeadLetterReason.UNEXPECTED,
+            f"{kind} is recorded by central itself when a code is opened "
+            "(GET /q/{token}); it is not accepted from integrations",
+        )
     try:
         ev = OnlineEvent.model_validate(doc)
     except ValidationError as err:
@@ -108,10 +128,15 @@ def _event_id(doc: Any) -> str | None:
 
 
 def ingest_online(
-    engine: Engine, docs: list[Any], received_at: datetime, active: ActiveRules
+    engine: Engine,
+    docs: list[Any],
+    received_at: datetime,
+    active: ActiveRules,
+    *,
+    from_central: bool = False,
 ) -> OnlineResult:
     result = OnlineResult()
-    valid, dead = _checked(docs, received_at, result)
+    valid, dead = _checked(docs, received_at, result, from_central)
     with write_transaction(engine) as conn:
         _store(conn, result, valid, dead, received_at, active)
     return result
@@ -124,7 +149,7 @@ def ingest_online_in(
     together with something else (the ``order.placed`` of an order placed through the
     orders API)."""
     result = OnlineResult()
-    valid, dead = _checked(docs, received_at, result)
+    valid, dead = _checked(docs, received_at, result, from_central=False)
     _store(conn, result, valid, dead, received_at, active)
     return result
 
@@ -152,14 +177,14 @@ def _store(
 
 
 def _checked(
-    docs: list[Any], received_at: datetime, result: OnlineResult
+    docs: list[Any], received_at: datetime, result: OnlineResult, from_central: bool
 ) -> tuple[list[tuple[OnlineEvent, dict[str, Any]]], list[dict[str, Any]]]:
     """The valid events (first copy of each id) and the dead-letter rows of the others."""
     valid: list[tuple[OnlineEvent, dict[str, Any]]] = []
     dead: list[dict[str, Any]] = []
     seen: set[str] = set()
     for i, doc in enumerate(docs):
-        ev, data, reason, detail = check(doc)
+        ev, data, reason, detail = check(doc, from_central=from_central)
         if reason is not None:
             event_id = _event_id(doc)
             result.rejected.append(
@@ -234,7 +259,23 @@ def find_customer(
     return pid
 
 
+def _recipient(conn: Connection, recipient_id: str | None) -> str | None:
+    """The profile now holding a code's recipient (merges followed), if it exists."""
+    if recipient_id is None:
+        return None
+    pid = live_profile(conn, recipient_id)
+    row = conn.execute(select(profiles.c.status).where(profiles.c.id == pid)).first()
+    return pid if row is not None and row.status == "active" else None
+
+
 def _link(conn: Connection, ev: OnlineEvent, data: dict[str, Any]) -> set[str]:
+    if ev.type == "qr.opened":
+        # the person is the verified code's recipient; a generic code's open is anonymous
+        recipient = _recipient(conn, data.get("recipient_id"))
+        if recipient is None:
+            return set()
+        attach(conn, recipient, [ev.id])
+        return {recipient}
     pid = find_customer(conn, ev.customer_id, ev.email_sha256, ev.occurred_at)
     attach(conn, pid, [ev.id])
     if ev.type == "consent.recorded":

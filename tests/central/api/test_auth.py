@@ -53,7 +53,14 @@ ROUTES = [
     ),
     Route("POST", "/api/v1/merges/{merge_id}/undo", ("admin",), 404),
     Route("DELETE", "/api/v1/profiles/{profile_id}", ("admin",), 404),
-]
+    # check-in codes and code opens: an unknown profile or campaign is a 404 past auth
+    *(
+        Route("GET", f"/api/v1/profiles/{{profile_id}}/code{suffix}",
+              ("admin", "marketer", "integration"), 404)
+        for suffix in ("", ".png", ".svg")
+    ),
+    Route("GET", "/api/v1/campaigns/{campaign_id}/opens", ("admin", "marketer"), 404),
+]  # fmt: skip
 
 #: routes whose auth matrix lives in another file
 AUTH_TESTED_ELSEWHERE = {
@@ -109,6 +116,7 @@ def call(client: TestClient, engine: Engine, route: Route, auth: str | bytes | N
         path = path.format(victim=create_key(engine, "integration", "victim").info.key_id)
     # ids that do not exist: the right role gets 404, which shows auth has passed
     path = path.replace("{merge_id}", "999999").replace("{profile_id}", "p-nobody")
+    path = path.replace("{campaign_id}", "cmp-nobody")
     headers = {} if auth is None else {"Authorization": auth}
     return client.request(route.method, path, headers=headers, json=route.json)
 

@@ -85,6 +85,7 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
     "checkout.started": {"cart_id": "k1", "value": 20.0},
     "order.placed": {"order_id": "o1", "value": 50.0, "items": 1},
     "review.posted": {"rating": 5},
+    "qr.opened": {"campaign_id": "c1", "token_kind": "c", "token_hash": "ab" * 16},
 }
 
 # -- hypothesis ------------------------------------------------------------------------------
@@ -165,6 +166,9 @@ DATA: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         {"pickup_store_id": st.just("s1")},
     ),
     "review.posted": _d({"rating": st.integers(1, 5)}, {"order_id": _order}),
+    "qr.opened": _d(
+        {"campaign_id": _campaign, "token_kind": st.just("r"), "token_hash": st.just("ab" * 16)}
+    ),
 }
 assert set(DATA) == set(KIOSK_TYPES) | set(ONLINE_TYPES)
 

@@ -34,6 +34,7 @@ EXPECTED_TASKS = {
     "checkout.started": "checkout",
     "order.placed": "order",
     "review.posted": "review",
+    "qr.opened": "open_campaign_link",
 }
 
 

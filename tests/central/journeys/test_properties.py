@@ -103,6 +103,9 @@ DATA: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         }
     ),
     "review.posted": st.fixed_dictionaries({"rating": st.integers(1, 5)}),
+    "qr.opened": st.fixed_dictionaries(
+        {"campaign_id": campaigns, "token_kind": st.just("r"), "token_hash": st.just("ab" * 16)}
+    ),
 }
 assert set(DATA) == set(ALL_TYPES)
 
