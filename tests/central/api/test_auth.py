@@ -60,6 +60,18 @@ ROUTES = [
         for suffix in ("", ".png", ".svg")
     ),
     Route("GET", "/api/v1/campaigns/{campaign_id}/opens", ("admin", "marketer"), 404),
+    # click-and-collect: integrations place and move orders, marketers may read them
+    Route("POST", "/api/v1/orders", ("admin", "integration"), 422, json={}),
+    Route("GET", "/api/v1/orders", ("admin", "marketer", "integration"), 200),
+    Route("GET", "/api/v1/orders/conflicts", ("admin", "marketer", "integration"), 200),
+    # (the template itself is not an order id: 422 past auth)
+    Route("GET", "/api/v1/orders/{order_id}", ("admin", "marketer", "integration"), 422),
+    Route("POST", "/api/v1/orders/{order_id}/ready", ("admin", "integration"), 422),
+    Route("POST", "/api/v1/orders/{order_id}/cancel", ("admin", "integration"), 422),
+    *(
+        Route("GET", f"/api/v1/orders/{{order_id}}/pickup-code{suffix}", ("admin", "integration"), 422)
+        for suffix in (".png", ".svg")
+    ),
 ]  # fmt: skip
 
 #: routes whose auth matrix lives in another file
