@@ -6,6 +6,9 @@ SHELL := /bin/bash
 PYTHON := .venv/bin/python
 PG_DEFAULT_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+# Two test processes (the machines have two cores); a file's tests stay in one process,
+# in order, because some of them check what the file's earlier tests did.
+PYTEST_WORKERS ?= 2
 DEMO_ARGS ?=
 XVFB := xvfb-run -a -s "-screen 0 1280x800x24"
 
@@ -26,7 +29,7 @@ USE_LOCAL_PG := if [[ -z "$${OMK_TEST_POSTGRES_URL+set}" ]] && command -v pg_isr
 test: deps
 	@$(USE_LOCAL_PG); \
 	echo "OMK_TEST_POSTGRES_URL=$${OMK_TEST_POSTGRES_URL:-<unset: postgres tests skip>}"; \
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 demo: deps
 	@if [[ -z "$${DISPLAY:-}" ]]; then \
