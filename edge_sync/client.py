@@ -10,7 +10,7 @@ the campaign list and the fallback-code tables for ``campaigns`` and ``resolve_f
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -116,6 +116,16 @@ class EdgeClient:
         self, type: str, data: dict[str, Any], session_id: str | None = None, *, v: int = 1
     ) -> Enqueued:
         return self.outbox.enqueue_result(type, data, session_id, v=v)
+
+    def enqueue_many(
+        self,
+        items: Sequence[tuple[str, dict[str, Any]]],
+        session_id: str | None = None,
+        *,
+        v: int = 1,
+    ) -> list[Enqueued]:
+        """Store several events in one transaction: all of them or none."""
+        return self.outbox.enqueue_many(items, session_id, v=v)
 
     def sync_status(self) -> dict[str, Any]:
         """What a status screen shows: how much is waiting and whether sync is working."""

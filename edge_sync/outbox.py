@@ -11,6 +11,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -167,64 +168,90 @@ class Outbox:
     def enqueue_result(
         self, type: str, data: dict[str, Any], session_id: str | None = None, *, v: int = 1
     ) -> Enqueued:
-        priority, data = self._check(type, v, data, session_id)
-        # the fact happened now, not when the write lock becomes free
+        return self.enqueue_many([(type, data)], session_id, v=v)[0]
+
+    def enqueue_many(
+        self,
+        items: Sequence[tuple[str, dict[str, Any]]],
+        session_id: str | None = None,
+        *,
+        v: int = 1,
+    ) -> list[Enqueued]:
+        """Store several events of one moment in one transaction: all of them or none (a
+        recipient code's ``visit.linked`` and ``campaign.scanned``). Each is checked
+        first, so one bad event stores nothing."""
+        checked = [(type, *self._check(type, v, data, session_id)) for type, data in items]
+        # the facts happened now, not when the write lock becomes free
         now_ns, mono_ns = time.time_ns(), time.monotonic_ns()
         occurred_at = self._ts_text(now_ns)
         synced = clock.clock_synced(self._clock_source)
-        event_id = new_event_id()
         # The wire JSON is assembled around the parts that need encoding, in Event's field
         # order: the same bytes as protocol.dumps(event) (tests/edge check it) for a fraction
         # of the cost, which matters because enqueue is on the kiosk's critical path.
-        head = f'{{"id":"{event_id}","seq":'
-        tail = (
-            f',"type":{_TYPE_JSON[type]},"v":{v},{self._ids_json},"occurred_at":"{occurred_at}"'
+        common = (
+            f',"v":{v},{self._ids_json},"occurred_at":"{occurred_at}"'
             f',"mono_ns":{mono_ns},{self._boot_json},"clock_synced":{_JSON_BOOL[synced]}'
-            f',"session_id":{_ENCODE(session_id)},"data":{_ENCODE(data)}}}'
+            f',"session_id":{_ENCODE(session_id)},"data":'
         )
+        prepared = [
+            (t, priority, data, new_event_id(), f',"type":{_TYPE_JSON[t]}{common}{_ENCODE(data)}}}')
+            for t, priority, data in checked
+        ]
+        done: list[tuple[str, dict[str, Any], str, int, bool, int]] = []
         with self._lock:
             conn = self._db()
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                rows, nbytes, crit_rows, crit_bytes, last = conn.execute(_STATE).fetchone()
-                seq = self._next_seq(conn, last)
-                payload = f"{head}{seq}{tail}".encode()
-                size = len(payload)
-                if size > self.max_event_bytes:
-                    limit = self.max_event_bytes
-                    raise EventRejected(type, f"event is {size} bytes, limit {limit}")
-                stored, evicted, evicted_upto = True, 0, self._evicted_upto
-                if rows + 1 > self.max_rows or nbytes + size > self.max_bytes:
-                    fill = Fill(rows, nbytes, crit_rows, crit_bytes)
-                    need = room_needed(fill, size, priority, type, self.max_rows, self.max_bytes)
-                    if need is None:
-                        stored = False
+                evicted_upto = self._evicted_upto
+                for t, priority, data, event_id, tail in prepared:
+                    rows, nbytes, crit_rows, crit_bytes, last = conn.execute(_STATE).fetchone()
+                    seq = self._next_seq(conn, last)
+                    payload = f'{{"id":"{event_id}","seq":{seq}{tail}'.encode()
+                    size = len(payload)
+                    if size > self.max_event_bytes:
+                        limit = self.max_event_bytes
+                        raise EventRejected(t, f"event is {size} bytes, limit {limit}")
+                    stored, evicted = True, 0
+                    if rows + 1 > self.max_rows or nbytes + size > self.max_bytes:
+                        fill = Fill(rows, nbytes, crit_rows, crit_bytes)
+                        need = room_needed(fill, size, priority, t, self.max_rows, self.max_bytes)
+                        if need is None:
+                            stored = False
+                        else:
+                            evicted, evicted_to = evict_oldest(conn, evicted_upto, *need)
+                            evicted_upto = max(evicted_upto, evicted_to)
+                    if stored:
+                        row = (seq, event_id, t, priority, payload, size, now_ns / 1e9)
+                        conn.execute(_INSERT, row)
                     else:
-                        evicted, evicted_to = evict_oldest(conn, evicted_upto, *need)
-                        evicted_upto = max(evicted_upto, evicted_to)
-                if stored:
-                    row = (seq, event_id, type, priority, payload, size, now_ns / 1e9)
-                    conn.execute(_INSERT, row)
-                else:
-                    # the seq is used up all the same, so no other event ever carries it
-                    conn.execute(_CONSUME_SEQ, (seq,))
-                    conn.execute(COUNT_EVICTED, (type, 1))
+                        # the seq is used up all the same, so no other event ever carries it
+                        conn.execute(_CONSUME_SEQ, (seq,))
+                        conn.execute(COUNT_EVICTED, (t, 1))
+                    done.append((t, data, event_id, seq, stored, evicted))
                 conn.execute("COMMIT")
                 self._evicted_upto = evicted_upto
-                if stored:
+                if any(d[4] for d in done):
                     self._nudger.nudge()  # the daemon sends it now, not at its next poll
             except BaseException as err:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                self._raise(err, f"event {type!r} was not stored")
+                what = f"event {prepared[0][0]!r} was" if len(prepared) == 1 else "events were"
+                self._raise(err, f"{what} not stored")
         # Built after the commit, outside the write lock, and without re-validation:
         # every field was made here or checked by _check above.
-        event = Event.model_construct(
-            id=event_id, seq=seq, type=type, v=v, store_id=self.store_id,
-            device_id=self.device_id, occurred_at=parse_ts(occurred_at), mono_ns=mono_ns,
-            boot_id=self._boot_id, clock_synced=synced, session_id=session_id, data=data,
-        )  # fmt: skip
-        return Enqueued(event, stored, evicted)
+        at = parse_ts(occurred_at)
+        return [
+            Enqueued(
+                Event.model_construct(
+                    id=event_id, seq=seq, type=t, v=v, store_id=self.store_id,
+                    device_id=self.device_id, occurred_at=at, mono_ns=mono_ns,
+                    boot_id=self._boot_id, clock_synced=synced, session_id=session_id, data=data,
+                ),
+                stored,
+                evicted,
+            )
+            for t, data, event_id, seq, stored, evicted in done
+        ]  # fmt: skip
 
     @staticmethod
     def _check(

@@ -286,20 +286,18 @@ class ScanAction:
             self._session, self._seen = session_id, {}
         if session_id is not None and key in self._seen:
             return replace(out, recorded=(), repeat=True)
-        done: list[str] = []
         try:
-            for type_, data in events:
-                self.client.enqueue(type_, data, session_id, v=2)
-                done.append(type_)
+            # one transaction: a recipient code's link and scan are both kept, or neither
+            self.client.enqueue_many(events, session_id, v=2)
         except EdgeError as err:
             log.error("scan not recorded (%s): %s", out.outcome.value, err)
             return ScanOutcome(
-                Outcome.NOT_RECORDED, "not_recorded", token=out.token, recorded=tuple(done),
+                Outcome.NOT_RECORDED, "not_recorded", token=out.token, recorded=(),
                 typed=out.typed, detail=str(err)[:200],
             )  # fmt: skip
         if session_id is not None and len(self._seen) < _SESSION_MEMORY:
             self._seen[key] = out
-        return replace(out, recorded=tuple(done))
+        return replace(out, recorded=tuple(type_ for type_, _ in events))
 
 
 def _digest(value: object) -> str:

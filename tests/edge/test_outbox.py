@@ -166,6 +166,29 @@ def test_oversize_event_rejected(outbox: Outbox) -> None:
     assert outbox.enqueue("session.started", {"trigger": "touch"}).seq == small.seq + 1
 
 
+def test_enqueue_many_stores_all_in_one_moment_or_nothing(make_outbox) -> None:
+    ob = make_outbox(max_rows=3)
+    pair = [
+        ("pickup.confirmed", SAMPLES["pickup.confirmed"]),
+        ("consent.recorded", SAMPLES["consent.recorded"]),
+    ]
+    a, b = ob.enqueue_many(pair, "sess-1")
+    assert (a.stored, b.stored) == (True, True)
+    assert b.event.seq == a.event.seq + 1 and a.event.occurred_at == b.event.occurred_at
+    rows = all_rows(ob)
+    assert [r.seq for r in rows] == [a.event.seq, b.event.seq]
+    assert [json.loads(r.payload)["session_id"] for r in rows] == ["sess-1", "sess-1"]
+    # a bad second event: the good first one is not stored either
+    bad = {**SAMPLES["pickup.confirmed"], "items": 0}
+    with pytest.raises(EventRejected, match=r"data\.items"):
+        ob.enqueue_many([pair[0], ("pickup.confirmed", bad)])
+    # the second of two critical events does not fit: neither is stored, no seq used up
+    with pytest.raises(OutboxFull, match="event 'consent.recorded' was not stored"):
+        ob.enqueue_many(pair)
+    assert [r.seq for r in all_rows(ob)] == [a.event.seq, b.event.seq]
+    assert ob.enqueue("pickup.confirmed", SAMPLES["pickup.confirmed"]).seq == b.event.seq + 1
+
+
 def test_caps_evict_analytics_oldest_first_counted_per_type(make_outbox) -> None:
     ob = make_outbox(max_rows=10)
     kinds = ["product.searched", "product.viewed", "product.searched", "session.started"]
