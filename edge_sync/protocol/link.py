@@ -123,6 +123,7 @@ class MqttLink:
         self._wake_w.setblocking(False)
         self.last_error: str | None = None
         self.connects = 0
+        self._pending_subs: set[int] = set()
         self._client = self._make_client()
 
     # -- public -----------------------------------------------------------------
@@ -212,6 +213,7 @@ class MqttLink:
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_message = self._handle_message
+        client.on_subscribe = self._handle_subscribe
         # External-loop hooks: paho tells us it has something to write; we wake select.
         client.on_socket_open = lambda _c, _ud, sock: _no_delay(sock)
         client.on_socket_register_write = lambda *_: self._wake()
@@ -328,8 +330,11 @@ class MqttLink:
             self.last_error = f"broker refused the connection: {reason}"
             log.warning("%s: %s", self.name, self.last_error)
             return
+        self._pending_subs = set()
         for topic_filter, qos in self.opts.subscriptions:
-            client.subscribe(topic_filter, qos)
+            _rc, mid = client.subscribe(topic_filter, qos)
+            if mid is not None:
+                self._pending_subs.add(mid)
         self.connects += 1
         self.last_error = None
         self._connected.set()
@@ -341,6 +346,17 @@ class MqttLink:
         )
         if self._on_connect is not None:
             _guarded(self.name, "on_connect", self._on_connect, bool(flags.session_present))
+
+    def _handle_subscribe(
+        self, _client: mqtt.Client, _ud: Any, mid: int, reasons: Any, _props: Any
+    ) -> None:
+        refused = [str(r) for r in reasons if getattr(r, "is_failure", False)]
+        if refused:
+            log.warning("%s: the broker refused a subscription: %s", self.name, ", ".join(refused))
+        self._pending_subs.discard(mid)
+        if not self._pending_subs:
+            # From here on the broker keeps what is published for us (tests wait for this).
+            log.info("%s: subscribed to %d topic filters", self.name, len(self.opts.subscriptions))
 
     def _handle_disconnect(
         self, _c: mqtt.Client, _ud: Any, _flags: Any, reason: Any, _props: Any

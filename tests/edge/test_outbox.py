@@ -183,7 +183,7 @@ def test_enqueue_many_stores_all_in_one_moment_or_nothing(make_outbox) -> None:
     with pytest.raises(EventRejected, match=r"data\.items"):
         ob.enqueue_many([pair[0], ("pickup.confirmed", bad)])
     # the second of two critical events does not fit: neither is stored, no seq used up
-    with pytest.raises(OutboxFull, match="event 'consent.recorded' was not stored"):
+    with pytest.raises(OutboxFull, match=r"event 'consent\.recorded' was not stored"):
         ob.enqueue_many(pair)
     assert [r.seq for r in all_rows(ob)] == [a.event.seq, b.event.seq]
     assert ob.enqueue("pickup.confirmed", SAMPLES["pickup.confirmed"]).seq == b.event.seq + 1

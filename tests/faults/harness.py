@@ -85,6 +85,11 @@ class Spine:
     # -- processes -----------------------------------------------------------------
 
     def start_central(self) -> Proc:
+        """Start (or restart) central; with the broker up, return once its ingest
+        subscriptions are in place, so that a raw client's publish right after is not
+        lost before central has a session on the broker."""
+        subscribed = "central-ingest: subscribed"
+        before = self.central.log_text().count(subscribed) if self.central else 0
         if self.central is None:
             self.central = self.spawn(
                 ["central", "--config", str(self.central_cfg)], name="central"
@@ -92,6 +97,8 @@ class Spine:
         else:
             self.central.start()
         self.central.wait_for_log("ingesting from", timeout=60)
+        if self.broker.alive:
+            self.central.wait_for_log(subscribed, timeout=60, times=before + 1)
         return self.central
 
     def start_edge(self) -> Proc:

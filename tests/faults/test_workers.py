@@ -40,7 +40,8 @@ def run(
             f'[tokens]\nkey_dir = "{tmp_path / "keys"}"\n'
         )
         p = spawn(["central", "--role", "ingest", "--config", str(cfg)], name=f"{name}-{w}")
-        p.wait_for_log("connected to", timeout=60)
+        # subscribed, not just connected: a batch published before that would be lost
+        p.wait_for_log("central-ingest: subscribed", timeout=60)
         procs.append(p)
     acked: set[str] = set()
     with MqttProbe(broker.host, broker.port, client_id=f"dev-{name}") as dev:

@@ -119,11 +119,12 @@ class Proc:
         except FileNotFoundError:
             return ""
 
-    def wait_for_log(self, text: str, timeout: float = 30.0) -> None:
-        """Wait until ``text`` appears in the log; fails early if the process exits."""
+    def wait_for_log(self, text: str, timeout: float = 30.0, times: int = 1) -> None:
+        """Wait until ``text`` appears in the log (``times`` times: the log is kept across
+        restarts); fails early if the process exits."""
 
         def seen() -> bool:
-            if text in self.log_text():
+            if self.log_text().count(text) >= times:
                 return True
             if self._popen is not None and self._popen.poll() is not None:
                 raise StopWaiting(
