@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
 from edge_sync.protocol import format_ts, topics, utcnow
-from edge_sync.protocol.link import LinkOptions, MqttLink, NotConnected
+from edge_sync.protocol.link import LinkOptions, NotConnected
 
+from ..publisher import Publisher
 from .codes import fingerprints, table_codes
 from .records import Campaign, all_campaigns, known_stores, today_of
 
@@ -51,64 +49,22 @@ def _ended_at(c: Campaign) -> datetime:
     return min(end, c.ended_at) if c.ended_at is not None else end
 
 
-class CodeTablePublisher:
+class CodeTablePublisher(Publisher):
     """Keeps every store's retained code tables equal to the database's, from one process."""
+
+    name = "central-codes"
+    what = "code tables"
 
     def __init__(
         self, engine: Engine, opts: LinkOptions, *, interval_s: float = DEFAULT_INTERVAL_S
     ) -> None:
-        self.engine = engine
-        self.interval_s = interval_s
-        self.link = MqttLink(
-            opts, on_message=lambda _m: None, on_connect=self._connected, name="central-codes"
-        )
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
+        super().__init__(engine, opts, interval_s)
         #: (store, campaign) → the fingerprint last published there (None: cleared)
         self._sent: dict[tuple[str, str], Any] = {}
-        self._thread: threading.Thread | None = None
-        self._inflight: list[Any] = []
-        self.published = 0
 
     @classmethod
     def for_central(cls, engine: Engine, broker: Any, **kw: Any) -> CodeTablePublisher:
-        client_id = f"omk-central-codes-{uuid.uuid4().hex[:12]}"
-        opts = LinkOptions.from_settings(broker, client_id=client_id, clean_start=True)
-        opts.session_expiry_s = 0
-        return cls(engine, opts, **kw)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="central-codes", daemon=True)
-        self._thread.start()
-        self.link.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        self.link.stop(timeout=timeout)
-
-    def changed(self) -> None:
-        """Codes or campaigns changed (committed): publish what differs now."""
-        self._wake.set()
-
-    def _connected(self, _session_present: bool) -> None:
-        with self._lock:
-            self._sent.clear()  # the broker may have lost its retained messages
-        self._wake.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval_s)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                self.sync()
-            except Exception:
-                log.exception("code tables not published; retrying in %.0fs", self.interval_s)
+        return cls(engine, cls.link_options(broker), **kw)
 
     def _wanted(self, now: datetime) -> dict[tuple[str, str], Any]:
         """(store, campaign) → the fingerprint of what it should hold (None: nothing)."""
@@ -167,14 +123,3 @@ class CodeTablePublisher:
         """Tables (store and campaign) this process has published since it connected."""
         with self._lock:
             return sum(1 for fp in self._sent.values() if fp is not None)
-
-    def flush(self, timeout: float) -> bool:
-        """Wait until the broker has acknowledged every table published so far."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                self._inflight = [i for i in self._inflight if not i.is_published()]
-                if not self._inflight:
-                    return True
-            time.sleep(0.01)
-        return False

@@ -26,17 +26,15 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
-import uuid
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
 from edge_sync.protocol import topics, utcnow
-from edge_sync.protocol.link import LinkOptions, MqttLink, NotConnected
+from edge_sync.protocol.link import LinkOptions, NotConnected
 
+from ..publisher import Publisher
 from .model import MAX_CAMPAIGNS_PER_STORE
 from .records import Campaign, all_campaigns, known_stores, today_of, version
 
@@ -93,68 +91,22 @@ def payloads(engine: Engine, now: datetime) -> dict[str, bytes]:
     return {s: encode(store_payload(s, campaigns, v, now)) for s in sorted(stores)}
 
 
-class CampaignPublisher:
+class CampaignPublisher(Publisher):
     """Keeps every store's retained list equal to the database's, from one process."""
+
+    name = "central-campaigns"
+    what = "campaign lists"
 
     def __init__(
         self, engine: Engine, opts: LinkOptions, *, interval_s: float = DEFAULT_INTERVAL_S
     ) -> None:
-        self.engine = engine
-        self.interval_s = interval_s
-        self.link = MqttLink(
-            opts, on_message=lambda _m: None, on_connect=self._connected, name="central-campaigns"
-        )
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
+        super().__init__(engine, opts, interval_s)
         #: store → the payload this process last published there
         self._sent: dict[str, bytes] = {}
-        self._thread: threading.Thread | None = None
-        self._inflight: list[Any] = []
-        self.published = 0
 
     @classmethod
     def for_central(cls, engine: Engine, broker: Any, **kw: Any) -> CampaignPublisher:
-        """A publisher on its own connection: a fresh client id per process (central may
-        run several), and no session to keep (retained messages carry the state)."""
-        client_id = f"omk-central-campaigns-{uuid.uuid4().hex[:12]}"
-        opts = LinkOptions.from_settings(broker, client_id=client_id, clean_start=True)
-        opts.session_expiry_s = 0
-        return cls(engine, opts, **kw)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="central-campaigns", daemon=True)
-        self._thread.start()
-        self.link.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        self.link.stop(timeout=timeout)
-
-    def changed(self) -> None:
-        """A campaign changed (committed): publish the affected lists now."""
-        self._wake.set()
-
-    def _connected(self, _session_present: bool) -> None:
-        # The broker may have lost its retained messages (restarted without persistence):
-        # publish every list again.
-        with self._lock:
-            self._sent.clear()
-        self._wake.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval_s)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                self.sync()
-            except Exception:
-                log.exception("campaign lists not published; retrying in %.0fs", self.interval_s)
+        return cls(engine, cls.link_options(broker), **kw)
 
     def sync(self, now: datetime | None = None) -> int:
         """Publish each list that differs from what was last published; returns how many.
@@ -182,14 +134,3 @@ class CampaignPublisher:
         """Stores whose list this process has published since it last connected."""
         with self._lock:
             return len(self._sent)
-
-    def flush(self, timeout: float) -> bool:
-        """Wait until the broker has acknowledged every list published so far."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                self._inflight = [i for i in self._inflight if not i.is_published()]
-                if not self._inflight:
-                    return True
-            time.sleep(0.01)
-        return False

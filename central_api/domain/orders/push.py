@@ -26,19 +26,18 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select
 
 from edge_sync.protocol import format_ts, topics
-from edge_sync.protocol.link import LinkOptions, MqttLink, NotConnected
+from edge_sync.protocol.link import LinkOptions, NotConnected
 
 from ...store.db import write_transaction
 from ...store.order_tables import order_records, pickup_pushes
+from ..publisher import Publisher
 from .model import READY
 
 log = logging.getLogger(__name__)
@@ -114,8 +113,12 @@ def pending(
     return [r.id for r in rows], messages
 
 
-class PickupPublisher:
+class PickupPublisher(Publisher):
     """Sends the pending pickup upserts from one central process."""
+
+    name = "central-pickups"
+    what = "pickup upserts"
+    drain = True
 
     def __init__(
         self,
@@ -125,57 +128,14 @@ class PickupPublisher:
         *,
         interval_s: float = DEFAULT_INTERVAL_S,
     ) -> None:
-        self.engine = engine
+        super().__init__(engine, opts, interval_s)
         self.no_show_days = no_show_days
-        self.interval_s = interval_s
-        self.link = MqttLink(
-            opts, on_message=lambda _m: None, on_connect=self._connected, name="central-pickups"
-        )
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self.published = 0
 
     @classmethod
     def for_central(
         cls, engine: Engine, broker: Any, no_show_days: int, **kw: Any
     ) -> PickupPublisher:
-        client_id = f"omk-central-pickups-{uuid.uuid4().hex[:12]}"
-        opts = LinkOptions.from_settings(broker, client_id=client_id, clean_start=True)
-        opts.session_expiry_s = 0
-        return cls(engine, opts, no_show_days, **kw)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="central-pickups", daemon=True)
-        self._thread.start()
-        self.link.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        self.link.stop(timeout=timeout)
-
-    def changed(self) -> None:
-        """Orders changed (committed): send their upserts now."""
-        self._wake.set()
-
-    def _connected(self, _session_present: bool) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval_s)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                while self.sync() > 0 and not self._stop.is_set():
-                    pass  # more rows than one round took
-            except Exception:
-                log.exception("pickup upserts not published; retrying in %.0fs", self.interval_s)
+        return cls(engine, cls.link_options(broker), no_show_days, **kw)
 
     def sync(self) -> int:
         """Send the pending upserts; once the broker has them all, delete their rows.
