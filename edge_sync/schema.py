@@ -148,9 +148,10 @@ def _m5_pickups(conn: sqlite3.Connection) -> None:
     state so that no upsert can erase a handover this device made; the staff PIN attempts,
     persisted so that restarting the kiosk does not reset the rate limit; and a log of
     what staff did at the desk. Lines, initials and the code hash are personal data:
-    ``pickups.purge`` clears them once an order is over (``purged_at``)."""
+    ``pickups.purge`` clears them once an order is over (``purged_at``). ``IF NOT EXISTS``:
+    tests that rewind a file to an earlier version leave these tables in place."""
     statements = [
-        """CREATE TABLE pickup_orders (
+        """CREATE TABLE IF NOT EXISTS pickup_orders (
             order_id TEXT PRIMARY KEY,
             revision INTEGER NOT NULL,
             state TEXT NOT NULL,
@@ -168,20 +169,20 @@ def _m5_pickups(conn: sqlite3.Connection) -> None:
             ended_at TEXT,
             purged_at TEXT,
             received_at TEXT NOT NULL) WITHOUT ROWID""",
-        "CREATE INDEX pickup_orders_ended ON pickup_orders (ended_at)",
-        """CREATE TABLE pickup_pin_attempts (
+        "CREATE INDEX IF NOT EXISTS pickup_orders_ended ON pickup_orders (ended_at)",
+        """CREATE TABLE IF NOT EXISTS pickup_pin_attempts (
             scope TEXT PRIMARY KEY,
             failures INTEGER NOT NULL,
             locked_until REAL NOT NULL,
             last_failure_at REAL NOT NULL) WITHOUT ROWID""",
-        """CREATE TABLE pickup_log (
+        """CREATE TABLE IF NOT EXISTS pickup_log (
             id INTEGER PRIMARY KEY,
             order_id TEXT NOT NULL,
             action TEXT NOT NULL,
             staff_id TEXT NOT NULL,
             at TEXT NOT NULL,
             detail TEXT NOT NULL DEFAULT '')""",
-        "CREATE INDEX pickup_log_order ON pickup_log (order_id)",
+        "CREATE INDEX IF NOT EXISTS pickup_log_order ON pickup_log (order_id)",
     ]
     for sql in statements:
         conn.execute(sql)
