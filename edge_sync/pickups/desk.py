@@ -1,4 +1,4 @@
-"""The staff pickup desk: what the kiosk's pickup screens call (Step 6 draws them).
+"""The staff pickup desk: what the kiosk's staff pickup screens call.
 
 1. Staff unlock (``staff.StaffUnlock.unlock``) and get a ``StaffSession``.
 2. The customer's code is scanned (``scan``, or ``open_token`` with the token the scan
@@ -33,9 +33,9 @@ from ..protocol.ids import format_ts, utcnow
 from ..protocol.schemas import PickupRefused as _RefusedData
 from ..protocol.tokens import InvalidToken, Kind, Reason, Token, peek, verify
 from ..protocol.tokens.codec import day_start
-from .orders import _REF_RE, get_order, ready_orders
+from .orders import ORDER_ID_RE, get_order, ready_orders
 from .refusals import PickupRefused, Refusal, check_order
-from .staff import StaffSession, _staff_rows
+from .staff import StaffSession, staff_rows
 
 CONFIRMED, REFUSED = "pickup.confirmed", "pickup.refused"
 #: why staff may refuse a handover (``pickup.refused``'s reasons)
@@ -93,6 +93,9 @@ class PickupDesk:
         """The order a scanned (or pasted) pickup code is for, checked offline."""
         now = now or self.clock()
         codes = self.client.codes
+        # No ``used`` check: the order's own record answers a second scan better ("handed
+        # over at … by …") than "already used"; confirm marks the code used for the scan
+        # screen (``EdgeClient.verify_code``).
         try:
             token = verify(
                 text, codes.keyring(), now=now, revoked=codes.revocations,
@@ -120,10 +123,15 @@ class PickupDesk:
             raise _not_yet(f.subject, f.not_before.isoformat())
         return self._view(self._checked(f.subject, now, token.token_hash), "qr", token.token_hash)
 
-    def lookup(self, typed_order_id: str, now: datetime | None = None) -> PickupOrder:
-        """The order whose id staff typed (the customer has no code with them)."""
+    def lookup(
+        self, session: StaffSession, typed_order_id: str, now: datetime | None = None
+    ) -> PickupOrder:
+        """The order whose id staff typed (the customer has no code with them). Needs an
+        unlocked desk: unlike a scan, where the customer shows their own code, a typed
+        id could be anyone's order."""
+        self._session(session)
         order_id = typed_order_id.strip().lower() if isinstance(typed_order_id, str) else ""
-        if not _REF_RE.match(order_id):
+        if not ORDER_ID_RE.match(order_id):
             raise PickupRefused(
                 Refusal.UNKNOWN_ORDER,
                 f"{typed_order_id!r} is not an order id: it looks like o-1234abcd.",
@@ -143,7 +151,7 @@ class PickupDesk:
 
     @staticmethod
     def _name(conn: sqlite3.Connection, staff_id: str | None) -> str | None:
-        rows = _staff_rows(conn, staff_id) if staff_id else []
+        rows = staff_rows(conn, staff_id) if staff_id else []
         return rows[0][1] if rows else None
 
     @staticmethod
@@ -213,6 +221,7 @@ class PickupDesk:
 
         data: dict[str, Any] = {
             "order_id": order.order_id, "staff_id": session.staff_id,
+            # the event counts at least one item; central's orders always have one
             "items": max(order.items, 1), "method": order.method,
         }  # fmt: skip
         if order.token_hash is not None:

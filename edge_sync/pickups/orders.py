@@ -38,7 +38,8 @@ MAX_LINES = 500
 MAX_INITIALS = 8
 PAYLOAD_VERSION = 1
 
-_REF_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+#: what an order id may be (central's RefId)
+ORDER_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _HASH_RE = re.compile(r"^[0-9a-f]{16,64}$")
 _TIMES = ("placed_at", "ready_at", "collect_by", "picked_up_at")
 
@@ -114,7 +115,7 @@ def parse_upsert(v: Any) -> Upsert:
     if not isinstance(v, dict):
         raise BadUpsert("an upsert must be an object")
     order_id = v.get("order_id")
-    if not isinstance(order_id, str) or not _REF_RE.match(order_id):
+    if not isinstance(order_id, str) or not ORDER_ID_RE.match(order_id):
         raise BadUpsert(f"order_id: {order_id!r} is not an order id")
     state = v.get("state")
     if state not in STATES:

@@ -73,10 +73,11 @@ def check_order(
         )
     if order.handed_over:
         at = order.handed_over_at or order.central_picked_up_at
-        if order.handed_over_at is not None:
+        if order.handed_over_at is not None:  # edge.db is this kiosk's own
             who = f"by {staff_name or order.handed_over_by}"
             if staff_name:
                 who += f" ({order.handed_over_by})"
+            who += " at this kiosk"
         else:
             who = "at another kiosk, as central recorded"
         when = when_text(at, tz) if at else "already"

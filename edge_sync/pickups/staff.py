@@ -45,7 +45,7 @@ def ensure_staff_table(conn: sqlite3.Connection) -> None:
     conn.execute(STAFF_TABLE)
 
 
-def _staff_rows(conn: sqlite3.Connection, staff_id: str | None) -> list[tuple[str, str, str]]:
+def staff_rows(conn: sqlite3.Connection, staff_id: str | None) -> list[tuple[str, str, str]]:
     if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'staff'").fetchone() is None:
         return []
     sql, args = "SELECT staff_id, name, pin_hash FROM staff ORDER BY staff_id", ()
@@ -154,7 +154,7 @@ class StaffUnlock:
 
     def _match(self, pin: str, staff_id: str | None) -> tuple[str, str] | None:
         with self._lock:
-            rows = _staff_rows(self._conn, staff_id)
+            rows = staff_rows(self._conn, staff_id)
         for sid, name, pin_hash in rows:  # scrypt outside the lock: 40 ms each
             if isinstance(pin, str) and verify_pin(pin, pin_hash):
                 return sid, name
@@ -192,7 +192,7 @@ class StaffUnlock:
 
     def staff_name(self, staff_id: str) -> str | None:
         with self._lock:
-            rows = _staff_rows(self._conn, staff_id)
+            rows = staff_rows(self._conn, staff_id)
         return rows[0][1] if rows else None
 
     def close(self) -> None:

@@ -26,7 +26,7 @@ def events(outbox) -> list[tuple[dict, str]]:
     return [(json.loads(r.payload), r.priority) for r in all_rows(outbox)]
 
 
-def test_a_scanned_code_shows_only_lines_items_and_initials(conn, desk):
+def test_a_scanned_code_shows_only_lines_items_and_initials(conn, desk, session):
     token = ready_order(conn, "o-aaaa0001")
     got = desk.scan(token.text)
     assert got.lines == (PickupLine("SKU-1", "Trail shoe", 1), PickupLine("SKU-2", "Sock", 2))
@@ -40,10 +40,10 @@ def test_a_scanned_code_shows_only_lines_items_and_initials(conn, desk):
         "token_hash",
     }
     assert desk.open_token(token).order_id == "o-aaaa0001"  # from the scan controller
-    assert desk.lookup(" O-AAAA0001 ").method == "lookup"
+    assert desk.lookup(session("ben"), " O-AAAA0001 ").method == "lookup"
 
 
-def test_expired_other_store_and_unknown_order_codes_are_refused_clearly(conn, desk):
+def test_expired_other_store_and_unknown_order_codes_are_refused_clearly(conn, desk, session):
     ready_order(conn, "o-aaaa0002")
     old = pickup_code("o-aaaa0002", not_before=TODAY - timedelta(days=9),
                       not_after=TODAY - timedelta(days=1))  # fmt: skip
@@ -58,8 +58,8 @@ def test_expired_other_store_and_unknown_order_codes_are_refused_clearly(conn, d
 
     r = refusal(desk.scan, pickup_code("o-zzzz9999").text)
     assert r.code is Refusal.UNKNOWN_ORDER and "o-zzzz9999" in r.message
-    assert refusal(desk.lookup, "o-zzzz9999").code is Refusal.UNKNOWN_ORDER
-    assert refusal(desk.lookup, "DROP TABLE").code is Refusal.UNKNOWN_ORDER
+    assert refusal(desk.lookup, session("ben"), "o-zzzz9999").code is Refusal.UNKNOWN_ORDER
+    assert refusal(desk.lookup, session("ben"), "DROP TABLE").code is Refusal.UNKNOWN_ORDER
 
     soon = pickup_code("o-aaaa0002", not_before=TODAY + timedelta(days=2))
     r = refusal(desk.scan, soon.text)
@@ -97,7 +97,7 @@ def test_confirm_stores_the_event_and_a_second_confirm_says_when_and_by_whom(
     for again in (
         lambda: desk.confirm(session("ben"), order),  # another staff member, same screen
         lambda: desk.scan(token.text),  # the code scanned again
-        lambda: desk.lookup("o-aaaa0004"),
+        lambda: desk.lookup(session("ben"), "o-aaaa0004"),
     ):
         r = refusal(again)
         assert r.code is Refusal.ALREADY_HANDED_OVER
@@ -117,6 +117,7 @@ def test_an_ended_session_cannot_confirm(conn, desk, session, outbox):
     s = session("anna")
     s.end()
     assert refusal(desk.confirm, s, order).code is Refusal.SESSION_ENDED
+    assert refusal(desk.lookup, s, "o-aaaa0005").code is Refusal.SESSION_ENDED  # typed: staff only
     assert events(outbox) == [] and not get_order(conn, "o-aaaa0005").handed_over
 
 
@@ -200,7 +201,7 @@ def test_refuse_sends_pickup_refused_and_the_order_stays_waiting(conn, desk, out
         "order_id": "o-aaaa0009", "staff_id": "ben", "reason": "id_mismatch",
         "note": "name on ID differs",
     }  # fmt: skip
-    assert desk.lookup("o-aaaa0009").order_id == "o-aaaa0009"
+    assert desk.lookup(session("ben"), "o-aaaa0009").order_id == "o-aaaa0009"
     with pytest.raises(ValueError, match="must be one of"):
         desk.refuse(session("ben"), order, "rude")
     log = conn.execute("SELECT action, staff_id, detail FROM pickup_log").fetchall()

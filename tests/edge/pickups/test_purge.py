@@ -32,7 +32,7 @@ def test_a_handed_over_order_keeps_only_what_answers_a_second_scan(conn, desk, s
     later = NOW + timedelta(days=KEEP_DAYS - 1)
     purge_at(conn, later)
     with pytest.raises(PickupRefused) as exc:
-        desk.lookup("o-pppp0001", later)
+        desk.lookup(session("ben"), "o-pppp0001", later)
     assert exc.value.code is Refusal.ALREADY_HANDED_OVER and "Anna Berg" in exc.value.message
     # after KEEP_DAYS the minimal record and the desk's log of it go too
     done = purge_at(conn, NOW + timedelta(days=KEEP_DAYS + 1))
@@ -41,7 +41,7 @@ def test_a_handed_over_order_keeps_only_what_answers_a_second_scan(conn, desk, s
     assert conn.execute("SELECT count(*) FROM pickup_log").fetchone()[0] == 0
 
 
-def test_an_order_past_its_collect_by_date_is_cleared_and_refused(conn, desk):
+def test_an_order_past_its_collect_by_date_is_cleared_and_refused(conn, desk, session):
     ready_order(conn, "o-pppp0002", collect_by=format_ts(NOW + timedelta(hours=1)))
     ready_order(conn, "o-pppp0003")
     done = purge_at(conn, NOW + timedelta(hours=2))
@@ -49,12 +49,12 @@ def test_an_order_past_its_collect_by_date_is_cleared_and_refused(conn, desk):
     assert personal(conn, "o-pppp0002") == (None, None, None)
     assert personal(conn, "o-pppp0003")[1] == "J.D."  # still due: untouched
     with pytest.raises(PickupRefused) as exc:
-        desk.lookup("o-pppp0002")
+        desk.lookup(session("ben"), "o-pppp0002")
     assert exc.value.code is Refusal.PAST_COLLECT_BY
 
 
 @pytest.mark.parametrize("state", ["picked_up", "no_show", "cancelled"])
-def test_central_ending_an_order_clears_it(conn, desk, state):
+def test_central_ending_an_order_clears_it(conn, desk, session, state):
     ready_order(conn, "o-pppp0004")
     conn.execute("BEGIN IMMEDIATE")
     kw = {"picked_up_at": format_ts(NOW)} if state == "picked_up" else {}
@@ -62,7 +62,7 @@ def test_central_ending_an_order_clears_it(conn, desk, state):
     conn.execute("COMMIT")
     assert personal(conn, "o-pppp0004") == (None, None, None)
     with pytest.raises(PickupRefused) as exc:
-        desk.lookup("o-pppp0004")
+        desk.lookup(session("ben"), "o-pppp0004")
     want = {"picked_up": Refusal.ALREADY_HANDED_OVER, "no_show": Refusal.NO_SHOW,
             "cancelled": Refusal.CANCELLED}[state]  # fmt: skip
     assert exc.value.code is want
