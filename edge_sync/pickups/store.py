@@ -8,7 +8,6 @@ orders, so (unlike the retained topics) none may be skipped for a newer one.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from datetime import datetime
 from pathlib import Path
@@ -28,15 +27,12 @@ class PickupStore:
         #: upserts refused as malformed since the start
         self.refused_upserts = 0
 
-    def _write(self, conn: sqlite3.Connection) -> sqlite3.Connection:
-        conn.execute("BEGIN IMMEDIATE")
-        return conn
-
     def apply_message(self, payload: bytes, now: datetime | None = None) -> ApplyResult:
         """Store one message's upserts (highest revision wins) and purge. Raises
         ``ValueError`` for a message that is not central's (nothing stored)."""
         upserts = parse_pickups_message(payload, self.store_id)
-        conn = self._write(self._conn)
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
         try:
             result = apply_upserts(conn, upserts, now)
             purge(conn, now)
@@ -51,7 +47,8 @@ class PickupStore:
         return result
 
     def purge(self, now: datetime | None = None) -> Purged:
-        conn = self._write(self._conn)
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
         try:
             done = purge(conn, now)
             conn.execute("COMMIT")
