@@ -3,12 +3,16 @@
 * ``omk/v1/down/all/keys``: public keys and revocations (``codes.CodeStore``);
 * ``omk/v1/down/{store}/campaigns``: the store's campaign list;
 * ``omk/v1/down/{store}/codes/{campaign}``: a campaign's fallback-code table
-  (both in ``campaign_cache.CampaignCache``).
+  (both in ``campaign_cache.CampaignCache``);
+* ``omk/v1/down/{store}/pickups``: pickup order upserts (``pickups.PickupStore``).
 
-All retained, so the device gets the current message of each on every connect, also
-after days offline. MQTT's thread only hands payloads over (``offer``); the sync loop
-stores them (``apply``), the newest per topic: one superseded before it was stored is
-skipped. A message that is too large, not JSON or not what central sends is logged and
+All but the pickups retained, so the device gets the current message of each on every
+connect, also after days offline. MQTT's thread only hands payloads over (``offer``);
+the sync loop stores them (``apply``), the newest per retained topic: one superseded
+before it was stored is skipped. Pickup messages are not retained and each carries
+other orders, so every one is stored, in arrival order (the revisions inside make the
+order of arrival harmless); the broker's persistent session keeps those sent while the
+device was offline, and the store snapshot covers a longer absence. A message that is too large, not JSON or not what central sends is logged and
 ignored, and what was stored before stays; nothing a message holds stops the daemon.
 """
 
@@ -22,6 +26,7 @@ from pathlib import Path
 
 from .campaign_cache import Applied, CampaignCache
 from .codes import CodeStore
+from .pickups import MAX_PICKUPS_MESSAGE_BYTES, PickupStore
 from .protocol import topics
 from .protocol.campaign_list import MAX_LIST_BYTES, parse_campaign_list
 from .protocol.tokens import MAX_KEYS_MESSAGE_BYTES, parse_keys_message
@@ -39,9 +44,12 @@ class Downlink:
         self.campaigns = CampaignCache(db_path)
         self._campaigns_topic = topics.campaigns(store_id)
         self._codes_prefix = topics.code_table(store_id, "")
+        self.pickups = PickupStore(store_id, db_path)
+        self._pickups_topic = topics.store_down(store_id, "pickups")
         self._pending: dict[str, bytes] = {}
+        self._pickup_messages: list[bytes] = []
         self._lock = threading.Lock()
-        #: messages stored, by what they were ("keys", "campaigns", "codes")
+        #: messages stored, by what they were ("keys", "campaigns", "codes", "pickups")
         self.applied: Counter[str] = Counter()
         #: messages ignored, by the same
         self.ignored: Counter[str] = Counter()
@@ -51,6 +59,7 @@ class Downlink:
             (topics.KEYS, 1),
             (self._campaigns_topic, 1),
             (topics.code_tables(self.store_id), 1),
+            (self._pickups_topic, 1),
         ]
 
     def _what(self, topic: str) -> tuple[str, int] | None:
@@ -60,6 +69,8 @@ class Downlink:
             return "campaigns", MAX_LIST_BYTES
         if topic.startswith(self._codes_prefix):
             return "codes", MAX_TABLE_BYTES
+        if topic == self._pickups_topic:
+            return "pickups", MAX_PICKUPS_MESSAGE_BYTES
         return None
 
     def offer(self, topic: str, payload: bytes) -> bool:
@@ -74,11 +85,15 @@ class Downlink:
             log.warning("ignoring a %s message of %d bytes (too large)", _NAMES[kind], len(payload))
             return True
         with self._lock:
-            self._pending[topic] = payload
+            if kind == "pickups":
+                self._pickup_messages.append(payload)
+            else:
+                self._pending[topic] = payload
         return True
 
     def apply(self) -> None:
         """Store what was offered since the last call (on the sync loop's thread)."""
+        self._apply_pickups()
         with self._lock:
             pending, self._pending = self._pending, {}
         for topic, payload in pending.items():
@@ -94,6 +109,27 @@ class Downlink:
                 with self._lock:
                     self._pending.setdefault(topic, payload)
                 raise
+        self.pickups.purge_if_due()
+
+    def _apply_pickups(self) -> None:
+        with self._lock:
+            messages, self._pickup_messages = self._pickup_messages, []
+        for i, payload in enumerate(messages):
+            try:
+                result = self.pickups.apply_message(payload)
+            except ValueError as err:
+                self.ignored["pickups"] += 1
+                log.warning("ignoring a pickups message that is not central's: %s", err)
+                continue
+            except BaseException:
+                with self._lock:  # the database, not the message: again next time, in order
+                    self._pickup_messages[:0] = messages[i:]
+                raise
+            self.applied["pickups"] += 1
+            log.info(
+                "pickups: stored %d orders, %d unchanged, %d refused",
+                result.stored, result.unchanged, len(result.refused),
+            )  # fmt: skip
 
     def _apply(self, topic: str, payload: bytes) -> None:
         if topic == topics.KEYS:
@@ -136,6 +172,10 @@ class Downlink:
     def close(self) -> None:
         self.codes.close()
         self.campaigns.close()
+        self.pickups.close()
 
 
-_NAMES = {"keys": "keys", "campaigns": "campaign list", "codes": "fallback-code table"}
+_NAMES = {
+    "keys": "keys", "campaigns": "campaign list", "codes": "fallback-code table",
+    "pickups": "pickups",
+}  # fmt: skip

@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -176,10 +176,13 @@ class Outbox:
         session_id: str | None = None,
         *,
         v: int = 1,
+        within: Callable[[sqlite3.Connection], None] | None = None,
     ) -> list[Enqueued]:
         """Store several events of one moment in one transaction: all of them or none (a
         recipient code's ``visit.linked`` and ``campaign.scanned``). Each is checked
-        first, so one bad event stores nothing."""
+        first, so one bad event stores nothing. ``within(conn)`` runs in the transaction,
+        under the write lock, before the events: its writes commit with them, and what it
+        raises stores nothing (a pickup's state check and handover, ``pickups.desk``)."""
         checked = [(type, *self._check(type, v, data, session_id)) for type, data in items]
         # the facts happened now, not when the write lock becomes free
         now_ns, mono_ns = time.time_ns(), time.monotonic_ns()
@@ -202,6 +205,8 @@ class Outbox:
             conn = self._db()
             try:
                 conn.execute("BEGIN IMMEDIATE")
+                if within is not None:
+                    within(conn)
                 evicted_upto = self._evicted_upto
                 for t, priority, data, event_id, tail in prepared:
                     rows, nbytes, crit_rows, crit_bytes, last = conn.execute(_STATE).fetchone()

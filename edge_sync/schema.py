@@ -142,9 +142,60 @@ def _m3_campaigns(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+def _m5_pickups(conn: sqlite3.Connection) -> None:
+    """Click-and-collect at the store (``edge_sync.pickups``): the orders central pushed
+    (the highest revision of each), with the local handover kept apart from central's
+    state so that no upsert can erase a handover this device made; the staff PIN attempts,
+    persisted so that restarting the kiosk does not reset the rate limit; and a log of
+    what staff did at the desk. Lines, initials and the code hash are personal data:
+    ``pickups.purge`` clears them once an order is over (``purged_at``). ``IF NOT EXISTS``:
+    tests that rewind a file to an earlier version leave these tables in place."""
+    statements = [
+        """CREATE TABLE IF NOT EXISTS pickup_orders (
+            order_id TEXT PRIMARY KEY,
+            revision INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            items INTEGER NOT NULL,
+            lines TEXT,
+            initials TEXT,
+            code_hash TEXT,
+            placed_at TEXT,
+            ready_at TEXT,
+            collect_by TEXT,
+            central_picked_up_at TEXT,
+            handed_over_at TEXT,
+            handed_over_by TEXT,
+            handed_over_how TEXT,
+            ended_at TEXT,
+            purged_at TEXT,
+            received_at TEXT NOT NULL) WITHOUT ROWID""",
+        "CREATE INDEX IF NOT EXISTS pickup_orders_ended ON pickup_orders (ended_at)",
+        """CREATE TABLE IF NOT EXISTS pickup_pin_attempts (
+            scope TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            locked_until REAL NOT NULL,
+            last_failure_at REAL NOT NULL) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS pickup_log (
+            id INTEGER PRIMARY KEY,
+            order_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            staff_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '')""",
+        "CREATE INDEX IF NOT EXISTS pickup_log_order ON pickup_log (order_id)",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+
+
 #: Applied in order; ``PRAGMA user_version`` is the number applied so far and is bumped in
 #: the same transaction as each migration. Append only; never edit a released migration.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_outbox, _m2_codes, _m3_campaigns]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m1_outbox,
+    _m2_codes,
+    _m3_campaigns,
+    _m5_pickups,
+]
 
 
 def user_version(conn: sqlite3.Connection) -> int:
