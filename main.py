@@ -15,6 +15,7 @@
     python main.py central orders sweep [--now TIME] [--config FILE]
     python main.py edge --config FILE
     python main.py edge simulate --config FILE --count N [--rate R] [--seed S] [--key-dir DIR]
+                                 [--orders FILE]
     python main.py config validate FILE [--kind device|central]
     python main.py qr decode IMAGE...
     python main.py demo [--events N] [--devices D] [--keep-running]
@@ -132,6 +133,12 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--key-dir",
         help="central's key directory: simulated QR links then carry codes central accepts",
+    )
+    sim.add_argument(
+        "--orders",
+        metavar="FILE",
+        help="JSON list of orders central made ready for this store ({order_id, items, "
+        "token_hash}): simulated pickups collect these, each once (without: no pickups)",
     )
 
     config = sub.add_parser("config", help="configuration tools")
@@ -272,6 +279,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 args.rate,
                 args.seed,
                 key_dir=args.key_dir,
+                orders_file=args.orders,
             )
         if not args.config:
             print(
