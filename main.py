@@ -3,6 +3,8 @@
     python main.py central [--config FILE] [--role all|api|ingest]
     python main.py central stats [--config FILE] [--json]
     python main.py central create-key --role admin|marketer|integration [--name NAME] [--config FILE]
+    python main.py central create-key --role device --store STORE [--device DEVICE] [--name NAME]
+    python main.py central list-keys [--revoked] [--config FILE]
     python main.py central revoke-key KEY_ID [--config FILE]
     python main.py central import-attributes FILE [--config FILE]
     python main.py central import-catalog|import-stores|import-stock FILE [--dry-run] [--config FILE]
@@ -13,6 +15,7 @@
     python main.py central orders sweep [--now TIME] [--config FILE]
     python main.py edge --config FILE
     python main.py edge simulate --config FILE --count N [--rate R] [--seed S] [--key-dir DIR]
+                                 [--orders FILE]
     python main.py config validate FILE [--kind device|central]
     python main.py qr decode IMAGE...
     python main.py demo [--events N] [--devices D] [--keep-running]
@@ -76,9 +79,18 @@ def _parser() -> argparse.ArgumentParser:
     ckey = csub.add_parser(
         "create-key", help="create an API key for the HTTP API and print it (shown once)"
     )
-    ckey.add_argument("--role", required=True, choices=["admin", "marketer", "integration"])
+    ckey.add_argument(
+        "--role", required=True, choices=["admin", "marketer", "integration", "device"]
+    )
     ckey.add_argument("--name", help="who or what uses the key")
+    ckey.add_argument(
+        "--store", help="device keys (required): the one store whose data the key reads"
+    )
+    ckey.add_argument("--device", help="device keys: the device that holds the key")
     ckey.add_argument("--config", dest="key_config", metavar="FILE")
+    lkey = csub.add_parser("list-keys", help="the API keys: id, role, store, last use")
+    lkey.add_argument("--revoked", action="store_true", help="revoked keys too")
+    lkey.add_argument("--config", dest="key_config", metavar="FILE")
     rkey = csub.add_parser("revoke-key", help="revoke an API key by its id")
     rkey.add_argument("key_id", help="the 16 hex digits after omk_")
     rkey.add_argument("--config", dest="key_config", metavar="FILE")
@@ -121,6 +133,12 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--key-dir",
         help="central's key directory: simulated QR links then carry codes central accepts",
+    )
+    sim.add_argument(
+        "--orders",
+        metavar="FILE",
+        help="JSON list of orders central made ready for this store ({order_id, items, "
+        "token_hash}): simulated pickups collect these, each once (without: no pickups)",
     )
 
     config = sub.add_parser("config", help="configuration tools")
@@ -199,14 +217,23 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_campaign(args, load_central_config(args.campaign_config))
     if args.cmd == "central":
-        from central_api.cli import create_api_key, print_stats, revoke_api_key, run_central
+        from central_api.cli import (
+            create_api_key,
+            list_api_keys,
+            print_stats,
+            revoke_api_key,
+            run_central,
+        )
         from central_api.config import load_central_config
 
         if args.central_cmd == "stats":
             return print_stats(load_central_config(args.stats_config or args.config), args.json)
         if args.central_cmd == "create-key":
             cfg = load_central_config(args.key_config or args.config)
-            return create_api_key(cfg, args.role, args.name)
+            return create_api_key(cfg, args.role, args.name, args.store, args.device)
+        if args.central_cmd == "list-keys":
+            cfg = load_central_config(args.key_config or args.config)
+            return list_api_keys(cfg, args.revoked)
         if args.central_cmd == "revoke-key":
             cfg = load_central_config(args.key_config or args.config)
             return revoke_api_key(cfg, args.key_id)
@@ -252,6 +279,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 args.rate,
                 args.seed,
                 key_dir=args.key_dir,
+                orders_file=args.orders,
             )
         if not args.config:
             print(

@@ -42,7 +42,8 @@ from .service import IngestService
 DESCRIPTION = """\
 Every `/api/v1` route needs an API key as `Authorization: Bearer omk_<key id>_<secret>`
 (create one with `python main.py central create-key --role ROLE`). Roles: `admin` (every
-route), `marketer`, `integration`. Errors are RFC 9457 `application/problem+json`. Lists
+route), `marketer`, `integration`, and `device` (bound to one store: only that store's
+data, on routes under a `{store_id}` that say so). Errors are RFC 9457 `application/problem+json`. Lists
 are paginated: `?limit=` (1..500, default 50) and `?cursor=` set to the previous page's
 `next`.
 """

@@ -168,8 +168,15 @@ def print_stats(cfg: CentralConfig, as_json: bool) -> int:
     return 0
 
 
-def create_api_key(cfg: CentralConfig, role: str, name: str | None = None) -> int:
-    """Create an API key and print it once on stdout (only its hash is stored)."""
+def create_api_key(
+    cfg: CentralConfig,
+    role: str,
+    name: str | None = None,
+    store_id: str | None = None,
+    device_id: str | None = None,
+) -> int:
+    """Create an API key and print it once on stdout (only its hash is stored). A device
+    key needs ``store_id``: it reads that store's data and nothing else."""
     from .api.keys import InvalidKeySpec, create_key
     from .store.db import make_engine, migrate, ping
 
@@ -177,17 +184,49 @@ def create_api_key(cfg: CentralConfig, role: str, name: str | None = None) -> in
     try:
         ping(engine)
         migrate(engine)
-        new = create_key(engine, role, name)
+        new = create_key(engine, role, name, store_id=store_id, device_id=device_id)
     except InvalidKeySpec as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     finally:
         engine.dispose()
     print(new.key)
+    bound = f" for store {store_id}" if store_id else ""
+    bound += f" (device {device_id})" if device_id else ""
     print(
-        f"created {role} key {new.info.key_id}: this is the only time it is shown",
+        f"created {role} key {new.info.key_id}{bound}: this is the only time it is shown",
         file=sys.stderr,
     )
+    return 0
+
+
+def list_api_keys(cfg: CentralConfig, show_revoked: bool = False) -> int:
+    """The API keys, oldest first: id, role, store and device (device keys), name,
+    created, last used; revoked ones with ``show_revoked``. Never the keys themselves."""
+    from edge_sync.protocol.ids import format_ts
+
+    from .api.keys import list_keys
+    from .store.db import open_existing
+
+    engine = open_existing(cfg.database.url)
+    try:
+        with engine.connect() as conn:
+            found = list_keys(conn, 1_000_000)
+    finally:
+        engine.dispose()
+    shown = [k for k in found if show_revoked or k.revoked_at is None]
+    if not shown:
+        print("no API keys (create one with `central create-key --role ROLE`)")
+        return 0
+    print(f"{'key id':<16}  {'role':<11} {'store':<8} {'device':<10} {'last used':<20} name")
+    for k in shown:
+        used = format_ts(k.last_used_at) if k.last_used_at else "never"
+        if k.revoked_at is not None:
+            used = f"revoked {format_ts(k.revoked_at)}"
+        print(
+            f"{k.key_id:<16}  {k.role:<11} {k.store_id or '-':<8} {k.device_id or '-':<10} "
+            f"{used:<20} {k.name or ''}".rstrip()
+        )
     return 0
 
 

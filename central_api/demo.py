@@ -4,7 +4,9 @@ with what a marketer would look at: top profiles, the funnel, the webhooks that 
 
 Everything runs as separate processes, as in a store, so the demo exercises the same
 paths as production: kiosk API → outbox → MQTT → central → ack, and HTTP → central.
-The online traffic and the report are in ``demo_online`` and ``demo_report``.
+The online traffic and the report are in ``demo_online`` and ``demo_report``; the
+store data (stores, catalog, stock), the device keys and the click-and-collect orders
+the kiosks hand over are in ``demo_store``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ import requests
 from .demo_hooks import HookReceiver
 from .demo_online import Api, send_online_traffic
 from .demo_report import how_to_section, marketer_report, traffic_section
+from .demo_store import (
+    ensure_demo_device_key,
+    import_demo_data,
+    place_ready_orders,
+    write_orders_file,
+)
 
 MAIN = Path(importlib.util.find_spec("main").origin)  # type: ignore[union-attr, arg-type]
 
@@ -41,6 +49,9 @@ Procs = list[tuple[str, subprocess.Popen]]
 #: shop customers who never came to a kiosk, and kiosk profiles who are shop customers too
 ONLINE_ONLY_CUSTOMERS = 24
 KIOSK_CUSTOMERS = 14
+#: the demo devices' store, and the click-and-collect orders waiting there per device
+DEMO_STORE = "s001"
+PICKUPS_PER_DEVICE = 8
 
 
 def _wait(what: str, predicate: Callable[[], Any], timeout: float, procs: Procs) -> None:
@@ -109,11 +120,50 @@ def _keys(root: Path) -> dict[str, str]:
 def _device_config(root: Path, device: str, mqtt_port: int) -> Path:
     cfg = root / f"{device}.toml"
     cfg.write_text(
-        f'[device]\nid = "{device}"\nstore_id = "s001"\ndata_dir = "{root / device}"\n'
+        f'[device]\nid = "{device}"\nstore_id = "{DEMO_STORE}"\ndata_dir = "{root / device}"\n'
         f'[broker]\nurl = "mqtt://127.0.0.1:{mqtt_port}"\n[sync]\nheartbeat_s = 5.0\n'
         f'[clock]\nsource = "assume_synced"\n'
     )
     return cfg
+
+
+def _store_data(root: Path, device_ids: list[str]) -> str:
+    """Import the demo retailer's stores, catalog and stock into central's database (as
+    ``central import-*`` would) and give each device its store-bound key."""
+    from edge_sync.protocol import utcnow
+
+    from .store.db import make_engine
+
+    engine = make_engine(f"sqlite:///{root / 'central.db'}")
+    try:
+        done = import_demo_data(engine, utcnow())
+        for device in device_ids:
+            ensure_demo_device_key(engine, DEMO_STORE, root / device / "device.key", device)
+    finally:
+        engine.dispose()
+    return (
+        f"store data: imported {done['stores.csv'].rows} stores, "
+        f"{done['catalog.csv'].rows} products, {done['stock.csv'].rows} stock rows; "
+        f"a {DEMO_STORE} device key for each of {', '.join(device_ids)}"
+    )
+
+
+def _demo_skus() -> list[str]:
+    from .demo_store import DEMO_DATA
+
+    rows = (DEMO_DATA / "catalog.csv").read_text(encoding="utf-8").splitlines()[1:]
+    return [r.split(",", 1)[0] for r in rows if r]
+
+
+def _pickups_line(shop: Api, placed: int) -> str:
+    got = shop.all_pages("/api/v1/orders", store=DEMO_STORE)
+    picked = sum(o["state"] == "picked_up" for o in got)
+    conflicts = shop.all_pages("/api/v1/orders/conflicts", store=DEMO_STORE)
+    kinds = ", ".join(sorted({c["kind"] for c in conflicts})) or "none"
+    return (
+        f"click-and-collect in {DEMO_STORE}: {placed} orders made ready, {picked} picked up "
+        f"at the kiosks, {len(conflicts)} conflicts ({kinds})"
+    )
 
 
 def run_demo(
@@ -156,12 +206,24 @@ def run_demo(
         hooks.secret = hook["secret"]
 
         configs = [_device_config(root, f"s001-k{i}", mqtt_port) for i in range(1, devices + 1)]
+        print(_store_data(root, [cfg.stem for cfg in configs]))
+        shop = Api(base, keys["integration"])
+        skus = _demo_skus()
+        # real orders, made ready: each simulated kiosk hands over its own
+        orders = {
+            cfg.stem: write_orders_file(
+                place_ready_orders(shop, DEMO_STORE, PICKUPS_PER_DEVICE, cfg.stem, skus),
+                root / f"{cfg.stem}-orders.json",
+            )
+            for cfg in configs
+        }
         for cfg in configs:
             spawn(f"edge-{cfg.stem}", [*py, "edge", "--config", str(cfg)])
         sims = [
             spawn(f"simulate-{cfg.stem}", [*py, "edge", "simulate", "--config", str(cfg),
                                            "--count", str(events), "--seed", str(n),
-                                           "--key-dir", str(root / "keys")])
+                                           "--key-dir", str(root / "keys"),
+                                           "--orders", str(orders[cfg.stem])])
             for n, cfg in enumerate(configs)
         ]  # fmt: skip
         for p in sims:
@@ -181,6 +243,7 @@ def run_demo(
             )
 
         _wait(f"{total} events at central", stored, 120, procs)
+        print(_pickups_line(shop, len(configs) * PICKUPS_PER_DEVICE))
         kiosk_profiles = sorted(p["id"] for p in marketer.all_pages("/api/v1/profiles"))
         chosen = sorted(random.Random(3).sample(kiosk_profiles,
                                                 min(KIOSK_CUSTOMERS, len(kiosk_profiles))))  # fmt: skip

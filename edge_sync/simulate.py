@@ -9,11 +9,18 @@ The QR codes shoppers bring are real: signed with central's key (``--key-dir``, 
 demo's and the tests' central on the same machine), so central accepts the links they
 make. Without a key the simulated shoppers' codes are not ones this retailer issued,
 and the kiosk records them as unknown.
+
+Pickups are of real orders too: ``--orders FILE`` names orders central has made ready
+for this store (``[{"order_id", "items", "token_hash"}, …]``, as the demo writes it),
+and each is handed over once. Without the file, or once its orders are all collected,
+a session has no pickup: a confirmation of an order central never made would only be
+an ``unknown_order`` conflict for staff.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import time
 from collections import Counter
@@ -72,6 +79,32 @@ class SimCodes:
 Step = tuple[str, dict[str, Any], int]  # type, data, version
 
 
+class PickupOrders:
+    """The orders simulated customers collect, each once, in the file's order."""
+
+    def __init__(self, orders: list[dict[str, Any]]) -> None:
+        self._left = list(orders)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> PickupOrders:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(doc, list) or not all(
+            isinstance(o, dict) and isinstance(o.get("order_id"), str) for o in doc
+        ):
+            raise ValueError(f"{path}: expected a JSON list of {{'order_id', 'items', …}}")
+        return cls(doc)
+
+    def take(self) -> dict[str, Any] | None:
+        return self._left.pop(0) if self._left else None
+
+    def put_back(self, order: dict[str, Any]) -> None:
+        """A refused handover: the customer comes back later."""
+        self._left.append(order)
+
+    def __len__(self) -> int:
+        return len(self._left)
+
+
 def _linked_scan(rng: random.Random, codes: SimCodes | None) -> Iterator[Step]:
     """A shopper scans the code from their flyer (a recipient code) or their own
     check-in code: the kiosk verifies it and links the visit."""
@@ -108,17 +141,46 @@ def _linked_scan(rng: random.Random, codes: SimCodes | None) -> Iterator[Step]:
 
 
 def session_events(
-    rng: random.Random, staff_id: str, codes: SimCodes | None = None
+    rng: random.Random,
+    staff_id: str,
+    codes: SimCodes | None = None,
+    orders: PickupOrders | None = None,
 ) -> Iterator[Step]:
     """One shopper's session as (type, data, version), in the order a kiosk makes them."""
-    for type_, data in _session_v1(rng, staff_id):
+    for type_, data in _session_v1(rng, staff_id, orders):
         if type_ == "qr.link":
             yield from _linked_scan(rng, codes)
         else:
             yield type_, data, 1
 
 
-def _session_v1(rng: random.Random, staff_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
+def _pickup(
+    rng: random.Random, staff_id: str, orders: PickupOrders | None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A customer collects one of the orders central made ready here (9 in 10 are
+    handed over; the rest refused, and the order stays for a later session)."""
+    handed_over = rng.random() < 0.9
+    order = orders.take() if orders is not None else None
+    if order is None:
+        return
+    if handed_over:
+        data = {"order_id": order["order_id"], "staff_id": staff_id,
+                "items": int(order.get("items") or 1), "method": "qr"}  # fmt: skip
+        if order.get("token_hash"):
+            data["token_hash"] = order["token_hash"]
+        yield "pickup.confirmed", data
+    else:
+        assert orders is not None
+        orders.put_back(order)
+        yield (
+            "pickup.refused",
+            {"order_id": order["order_id"], "staff_id": staff_id, "reason": "not_ready"},
+        )
+
+
+def _session_v1(
+    rng: random.Random, staff_id: str, orders: PickupOrders | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "session.started", {"trigger": rng.choice(["touch", "touch", "qr_scan"]), "locale": "en"}
     screens = 1
     for _ in range(rng.randint(1, 3)):
@@ -153,20 +215,7 @@ def _session_v1(rng: random.Random, staff_id: str) -> Iterator[tuple[str, dict[s
             {"valid": False, "reason": rng.choice(["malformed", "expired", "bad_signature"])},
         )
     elif roll < 0.5:
-        order = f"ord-{rng.randint(10000, 99999)}"
-        if rng.random() < 0.9:
-            yield (
-                "pickup.confirmed",
-                {
-                    "order_id": order,
-                    "staff_id": staff_id,
-                    "items": rng.randint(1, 4),
-                    "method": "qr",
-                    "token_hash": _hash(rng),
-                },
-            )
-        else:
-            yield "pickup.refused", {"order_id": order, "staff_id": staff_id, "reason": "not_ready"}
+        yield from _pickup(rng, staff_id, orders)
     if rng.random() < 0.1:
         yield (
             "consent.recorded",
@@ -188,12 +237,15 @@ def _session_v1(rng: random.Random, staff_id: str) -> Iterator[tuple[str, dict[s
 
 
 def synthetic_events(
-    rng: random.Random, staff_id: str = "staff-1", codes: SimCodes | None = None
+    rng: random.Random,
+    staff_id: str = "staff-1",
+    codes: SimCodes | None = None,
+    orders: PickupOrders | None = None,
 ) -> Iterator[tuple[str, str, dict[str, Any], int]]:
     """Endless (session_id, type, data, version) stream."""
     while True:
         session_id = f"sess-{rng.getrandbits(48):012x}"
-        for type_, data, v in session_events(rng, staff_id, codes):
+        for type_, data, v in session_events(rng, staff_id, codes, orders):
             yield session_id, type_, data, v
 
 
@@ -203,8 +255,10 @@ def run_simulation(
     rate: float = 0.0,
     seed: int | None = None,
     key_dir: str | None = None,
+    orders_file: str | None = None,
 ) -> int:
     rng = random.Random(seed)
+    orders = PickupOrders.from_file(orders_file) if orders_file else None
     codes = None
     if key_dir is not None:
         codes = SimCodes.from_key_dir(key_dir, date.today() - timedelta(days=30))
@@ -214,7 +268,7 @@ def run_simulation(
     started = time.monotonic()
     first = last = None
     try:
-        stream = synthetic_events(rng, codes=codes)
+        stream = synthetic_events(rng, codes=codes, orders=orders)
         for i, (session_id, type_, data, v) in zip(range(count), stream, strict=False):
             if interval:
                 delay = started + i * interval - time.monotonic()

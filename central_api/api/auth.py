@@ -4,6 +4,12 @@
 may do everything) and answers 401 for a missing, malformed, unknown or revoked key
 (with ``WWW-Authenticate: Bearer``, RFC 6750) and 403 for a key of another role.
 
+A ``device`` key is bound to one store. ``require`` never admits it: only the routes of
+one store's data, with a ``{store_id}`` path parameter, do, through ``require_store``
+(or ``store_guarded`` / ``store_reader`` as decorator arguments), and only for its own
+store. So a kiosk's key, the one credential that sits in a shop, opens that shop's
+catalog feed and never a profile, a campaign or another store.
+
 FastAPI reads and parses a request's body before it runs any dependency, so a bad body
 would be answered 422 before a missing key is noticed. ``AuthFirstMiddleware`` therefore
 makes the same check in front of each guarded route, before anything reads the body; the
@@ -16,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -25,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .allow import documented_paths
 from .errors import ApiError, error_response, problem_type
-from .keys import ROLES, KeyRejected, Role, verify_key
+from .keys import DEVICE, ROLES, KeyRejected, Role, verify_key
 
 REALM = "omnikiosk central"
 
@@ -46,10 +52,18 @@ _DETAILS = {
 }
 
 
+#: the OpenAPI extension naming the path parameter a device key's store must match
+STORE_SCOPED = "x-omk-store-param"
+STORE_PARAM = "store_id"
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     key_id: str
     role: Role
+    #: device keys only: the store the key is bound to, and the device that holds it
+    store_id: str | None = None
+    device_id: str | None = None
 
 
 def get_engine(request: Request) -> Engine:
@@ -80,17 +94,50 @@ def _principal_of(request: Request, engine: Engine) -> Principal:
         key = verify_key(engine, token.strip())
     except KeyRejected as err:
         raise _unauthorized(err.reason) from None
-    return Principal(key.key_id, key.role)
+    return Principal(key.key_id, key.role, key.store_id, key.device_id)
+
+
+def _forbidden(detail: str) -> ApiError:
+    return ApiError(
+        403,
+        detail,
+        type_=problem_type("forbidden"),
+        headers={"WWW-Authenticate": f'Bearer realm="{REALM}", error="insufficient_scope"'},
+    )
 
 
 def _check_role(principal: Principal, allowed: Sequence[Role]) -> None:
-    if principal.role not in allowed:
-        raise ApiError(
-            403,
-            f"a {principal.role} key may not do this; it needs one of: {', '.join(allowed)}",
-            type_=problem_type("forbidden"),
-            headers={"WWW-Authenticate": f'Bearer realm="{REALM}", error="insufficient_scope"'},
+    if principal.role in allowed:
+        return
+    needs = ", ".join(r for r in allowed if r != DEVICE)
+    if principal.role == DEVICE:
+        raise _forbidden(
+            f"a device key reads only its own store's data (store {principal.store_id}); "
+            f"this needs one of: {needs}"
         )
+    raise _forbidden(f"a {principal.role} key may not do this; it needs one of: {needs}")
+
+
+def _check_store(principal: Principal, store_id: str | None) -> None:
+    """A device key passes only for its own store; other roles reach every store."""
+    if principal.role != DEVICE:
+        return
+    if store_id is None or principal.store_id is None:  # fail closed
+        raise _forbidden("a device key reads only its own store's data; this names no store")
+    if store_id != principal.store_id:
+        raise _forbidden(f"this device key is for store {principal.store_id}, not {store_id[:64]}")
+
+
+def _allowed(roles: Sequence[Role]) -> tuple[Role, ...]:
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+    if DEVICE in roles:
+        raise ValueError(
+            "device keys are limited to their store: use require_store/store_guarded on a "
+            "route with a {store_id} path parameter, not require/guarded"
+        )
+    return tuple(r for r in ROLES if r in roles or r == "admin")
 
 
 def authenticate(
@@ -105,11 +152,8 @@ def authenticate(
 
 
 def require(*roles: Role) -> Callable[..., Principal]:
-    """A dependency admitting keys of ``roles`` and admin keys."""
-    unknown = set(roles) - set(ROLES)
-    if unknown:
-        raise ValueError(f"unknown roles {sorted(unknown)}")
-    allowed = tuple(r for r in ROLES if r in roles or r == "admin")
+    """A dependency admitting keys of ``roles`` and admin keys (never a device key)."""
+    allowed = _allowed(roles)
 
     def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         _check_role(principal, allowed)
@@ -122,8 +166,59 @@ def guarded(*roles: Role) -> dict[str, Any]:
     """Route decorator arguments: ``@router.get("/x", **guarded("marketer"))`` requires
     the roles and documents them in OpenAPI (``x-omk-roles``, read by openapi.py)."""
     dependency = require(*roles)
-    allowed = [r for r in ROLES if r in roles or r == "admin"]
-    return {"dependencies": [Depends(dependency)], "openapi_extra": {"x-omk-roles": allowed}}
+    return {
+        "dependencies": [Depends(dependency)],
+        "openapi_extra": {"x-omk-roles": list(_allowed(roles))},
+    }
+
+
+def require_store(*roles: Role) -> Callable[..., Principal]:
+    """A dependency for a route with a ``{store_id}`` path parameter: admits keys of
+    ``roles`` and admin keys for every store, and a device key for its own store only
+    (403 "this device key is for store s001, not s002")::
+
+        @router.get("/stores/{store_id}/feed")
+        def feed(store_id: str, who: Annotated[Principal, Depends(require_store())]): ...
+    """
+    allowed = (*_allowed(roles), DEVICE)
+
+    def dependency(
+        principal: Annotated[Principal, Depends(authenticate)],
+        store_id: Annotated[str, Path()],
+    ) -> Principal:
+        _check_role(principal, allowed)
+        _check_store(principal, store_id)
+        return principal
+
+    return dependency
+
+
+def store_guarded(*roles: Role) -> dict[str, Any]:
+    """``guarded`` for one store's data: ``@router.get("/stores/{store_id}/x",
+    **store_guarded("integration"))``. Device keys of that store get through too, and
+    the gate checks the store before the body is read."""
+    return {
+        "dependencies": [Depends(require_store(*roles))],
+        "openapi_extra": {
+            "x-omk-roles": [*_allowed(roles), DEVICE],
+            STORE_SCOPED: STORE_PARAM,
+        },
+    }
+
+
+def store_reader() -> dict[str, Any]:
+    """What a store's own data feed needs: admin keys, and device keys of that store."""
+    return store_guarded()
+
+
+def _path_param(template: str, path: str, name: str) -> str | None:
+    """The value of ``{name}`` in ``path``, which matched ``template`` (one segment each:
+    allow.py compiles parameters as ``[^/]+``)."""
+    want = "{" + name + "}"
+    for t, p in zip(template.split("/"), path.split("/"), strict=False):
+        if t == want:
+            return p
+    return None
 
 
 class AuthFirstMiddleware:
@@ -139,21 +234,26 @@ class AuthFirstMiddleware:
         self.app = app
 
     @staticmethod
-    def _roles(scope: Scope) -> tuple[Role, ...] | None:
+    def _guard(scope: Scope) -> tuple[tuple[Role, ...], str | None, str] | None:
+        """The roles of the operation, its store parameter and its path template."""
         # the first documented operation that fits, as the router takes the first route
         for doc in documented_paths(scope["app"]):
             op = doc.operations.get(scope["method"])
             if op is not None and doc.regex.match(scope["path"]):
                 roles = op.get("x-omk-roles")
-                return tuple(roles) if roles else None
+                return (tuple(roles), op.get(STORE_SCOPED), doc.template) if roles else None
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (roles := self._roles(scope)) is not None:
+        if scope["type"] == "http" and (guard := self._guard(scope)) is not None:
+            roles, store_param, template = guard
             request = Request(scope)  # without receive: nothing here can read the body
             try:
                 principal = await run_in_threadpool(_principal_of, request, get_engine(request))
                 _check_role(principal, roles)
+                if principal.role == DEVICE:  # (roles hold device only when store-scoped)
+                    store = _path_param(template, scope["path"], store_param or STORE_PARAM)
+                    _check_store(principal, store if store_param else None)
             except (ApiError, OperationalError) as err:
                 response = await error_response(request, err)
                 await response(scope, receive, send)

@@ -3,6 +3,10 @@
 The key id (16 hex digits) is the public half: listings show it and revoking names it.
 The secret is ``secrets.token_urlsafe(32)``. Only the SHA-256 of the whole key is stored.
 
+A ``device`` key is bound to one store (and, optionally, names the device that holds
+it): it reads that store's data and nothing else (``auth.require_store``). A kiosk is a
+machine in a shop, easier to steal than a server, so what its key opens stays small.
+
 Why a plain SHA-256 and not bcrypt/argon2: those slow hashes exist to protect low-entropy
 passwords from guessing. A key carries 256 random bits, so guessing it is hopeless at any
 hash speed, and a slow hash would only add its cost to every authenticated request. A
@@ -16,7 +20,7 @@ import hmac
 import logging
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast, get_args
 
@@ -26,11 +30,15 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from central_api.store.db import write_transaction
 from central_api.store.tables import api_keys
 from edge_sync.protocol import utcnow
+from edge_sync.protocol.ids import IDENT_PATTERN
 
 log = logging.getLogger(__name__)
 
-Role = Literal["admin", "marketer", "integration"]
+Role = Literal["admin", "marketer", "integration", "device"]
 ROLES: tuple[Role, ...] = get_args(Role)
+#: the role whose keys are bound to a store
+DEVICE: Role = "device"
+_IDENT_RE = re.compile(IDENT_PATTERN)
 
 KEY_PREFIX = "omk"
 KEY_ID_PATTERN = r"[0-9a-f]{16}"
@@ -64,7 +72,7 @@ class KeyAlreadyRevoked(ApiKeyError):
 
 
 class InvalidKeySpec(ApiKeyError):
-    """A role or a name that cannot be stored."""
+    """A role, a name or a store binding that cannot be stored."""
 
 
 class KeyRejected(ApiKeyError):
@@ -83,6 +91,9 @@ class ApiKey:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    #: device keys only: the store whose data the key reads, and the device holding it
+    store_id: str | None = None
+    device_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +133,28 @@ def check_name(name: str | None) -> str | None:
     return name or None
 
 
+def check_binding(
+    role: str, store_id: str | None, device_id: str | None
+) -> tuple[str | None, str | None]:
+    """The store and device a key of ``role`` is bound to. A device key needs a store;
+    other roles reach every store and take neither. Raises InvalidKeySpec."""
+    if role != DEVICE:
+        if store_id is not None or device_id is not None:
+            raise InvalidKeySpec(
+                f"store: only device keys are bound to a store; a {role} key reaches every store"
+            )
+        return None, None
+    if store_id is None:
+        raise InvalidKeySpec("store: a device key needs the store it belongs to (--store ID)")
+    for what, value in (("store", store_id), ("device", device_id)):
+        if value is not None and not _IDENT_RE.match(value):
+            raise InvalidKeySpec(
+                f"{what}: {value[:70]!r} is not an id (lower-case letters, digits, - and _, "
+                "at most 64, starting with a letter or digit)"
+            )
+    return store_id, device_id
+
+
 def _row(r: Any) -> ApiKey:
     return ApiKey(
         key_id=r.key_id,
@@ -130,15 +163,25 @@ def _row(r: Any) -> ApiKey:
         created_at=r.created_at,
         last_used_at=r.last_used_at,
         revoked_at=r.revoked_at,
+        store_id=r.store_id,
+        device_id=r.device_id,
     )
 
 
 def create_key(
-    engine: Engine, role: str, name: str | None = None, now: datetime | None = None
+    engine: Engine,
+    role: str,
+    name: str | None = None,
+    now: datetime | None = None,
+    *,
+    store_id: str | None = None,
+    device_id: str | None = None,
 ) -> NewKey:
+    """A new key; a ``device`` key needs ``store_id`` (and may name its ``device_id``)."""
     if role not in ROLES:
         raise InvalidKeySpec(f"role: must be one of {', '.join(ROLES)}")
     name = check_name(name)
+    store_id, device_id = check_binding(role, store_id, device_id)
     now = now or utcnow()
     for attempt in range(3):
         key_id = secrets.token_hex(8)
@@ -150,6 +193,8 @@ def create_key(
             "name": name,
             "created_at": now,
         }
+        if role == DEVICE:
+            row |= {"store_id": store_id, "device_id": device_id}
         try:
             with write_transaction(engine) as conn:
                 conn.execute(api_keys.insert().values(row))
@@ -157,7 +202,7 @@ def create_key(
             if attempt == 2:
                 raise
             continue
-        info = ApiKey(key_id, cast(Role, role), name, now, None, None)
+        info = ApiKey(key_id, cast(Role, role), name, now, None, None, store_id, device_id)
         return NewKey(info, key)
     raise AssertionError("unreachable")
 
@@ -195,7 +240,7 @@ def revoke_key(engine: Engine, key_id: str, now: datetime | None = None) -> ApiK
         if key.revoked_at is not None:
             raise KeyAlreadyRevoked(key)
         conn.execute(update(api_keys).where(api_keys.c.key_id == key_id).values(revoked_at=now))
-    return ApiKey(key.key_id, key.role, key.name, key.created_at, key.last_used_at, now)
+    return replace(key, revoked_at=now)
 
 
 def verify_key(engine: Engine, token: str, now: datetime | None = None) -> ApiKey:

@@ -60,7 +60,11 @@ def _document_operation(path: str, op: dict[str, Any]) -> None:
         codes |= {401, 403}
     roles = op.get("x-omk-roles")
     if roles:
-        line = f"Roles: {', '.join(roles)}."
+        shown = [
+            f"{r} (of this store only)" if r == "device" and op.get("x-omk-store-param") else r
+            for r in roles
+        ]
+        line = f"Roles: {', '.join(shown)}."
         op["description"] = f"{op.get('description', '').rstrip()}\n\n{line}".strip()
     params = op.get("parameters", [])
     if "requestBody" in op:

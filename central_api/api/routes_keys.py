@@ -1,14 +1,16 @@
-"""``/api/v1/keys``: list, create and revoke API keys (admin only)."""
+"""``/api/v1/keys``: list, create and revoke API keys (admin only). A ``device`` key is
+created with the store it is bound to (``store_id``) and, optionally, its ``device_id``."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Engine
 
 from edge_sync.protocol import parse_ts
+from edge_sync.protocol.ids import IDENT_PATTERN
 
 from . import keys
 from .auth import get_engine, guarded
@@ -37,6 +39,10 @@ class ApiKeyInfo(BaseModel):
     created_at: Timestamp
     last_used_at: Timestamp | None = Field(description="updated at most once a minute")
     revoked_at: Timestamp | None
+    store_id: str | None = Field(
+        default=None, description="device keys: the one store whose data the key reads"
+    )
+    device_id: str | None = Field(default=None, description="device keys: the device holding it")
 
 
 class NewApiKey(ApiKeyInfo):
@@ -56,6 +62,20 @@ class CreateApiKey(BaseModel):
         description="who or what uses the key",
         examples=["newsletter integration"],
     )
+    store_id: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=IDENT_PATTERN,
+        description="required for, and only for, a device key: the store it belongs to",
+        examples=["s001"],
+    )
+    device_id: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=IDENT_PATTERN,
+        description="device keys: the device that holds it (optional)",
+        examples=["s001-k1"],
+    )
 
     @field_validator("name")
     @classmethod
@@ -64,6 +84,14 @@ class CreateApiKey(BaseModel):
             return keys.check_name(v)
         except keys.InvalidKeySpec as err:
             raise ValueError(str(err).removeprefix("name: ")) from None
+
+    @model_validator(mode="after")
+    def _binding(self) -> CreateApiKey:
+        try:
+            keys.check_binding(self.role, self.store_id, self.device_id)
+        except keys.InvalidKeySpec as err:
+            raise ValueError(str(err).removeprefix("store: ")) from None
+        return self
 
 
 def _info(k: keys.ApiKey) -> dict[str, Any]:
@@ -74,6 +102,8 @@ def _info(k: keys.ApiKey) -> dict[str, Any]:
         "created_at": k.created_at,
         "last_used_at": k.last_used_at,
         "revoked_at": k.revoked_at,
+        "store_id": k.store_id,
+        "device_id": k.device_id,
     }
 
 
@@ -114,7 +144,9 @@ def list_api_keys(
 def create_api_key(
     body: CreateApiKey, engine: Annotated[Engine, Depends(get_engine)], response: Response
 ) -> dict[str, Any]:
-    new = keys.create_key(engine, body.role, body.name)
+    new = keys.create_key(
+        engine, body.role, body.name, store_id=body.store_id, device_id=body.device_id
+    )
     response.headers["Location"] = f"/api/v1/keys/{new.info.key_id}"
     response.headers["Cache-Control"] = "no-store"  # the body holds a secret
     return {**_info(new.info), "key": new.key}

@@ -65,6 +65,9 @@ class OrderOut(BaseModel):
     external_id: str
     store_id: str
     profile_id: str = Field(description="the profile that placed it")
+    customer_initials: str | None = Field(
+        default=None, description="as sent with the order (NFC, stripped); for the staff screen"
+    )
     state: State
     revision: int = Field(description="1 when placed, + 1 per change")
     lines: list[LineOut]
@@ -109,7 +112,8 @@ class ConflictOut(BaseModel):
 def order_out(row: Any) -> dict[str, Any]:
     return {
         "id": row.id, "external_id": row.external_id, "store_id": row.store_id,
-        "profile_id": row.profile_id, "state": row.state, "revision": row.revision,
+        "profile_id": row.profile_id, "customer_initials": row.customer_initials,
+        "state": row.state, "revision": row.revision,
         "lines": row.lines, "items": row.items, "value": row.value, "placed_at": row.placed_at,
         "ready_at": row.ready_at, "state_at": row.state_at, "pickup_code": code_links(row),
         "pickup": _pickup(row),

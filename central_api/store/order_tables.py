@@ -58,6 +58,9 @@ order_records = Table(
     Column("code_text", Text(), nullable=True),
     Column("code_hash", String(64), nullable=True),
     Column("code_not_after", Date(), nullable=True),
+    #: what the staff screen shows of the customer ("J.D."), when the shop sent it; goes
+    #: with the order at erasure
+    Column("customer_initials", String(16), nullable=True),
     # The winning pickup confirmation (the earliest by store time)
     Column("picked_up_at", UTCDateTime(), nullable=True),
     Column("picked_up_by", String(64), nullable=True),

@@ -152,8 +152,17 @@ api_keys = Table(
     # refreshed at most once a minute, so that using a key is not a write per request
     Column("last_used_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
+    # a device key reads its own store's data only (api/auth.py ``require_store``); the
+    # device id, when given, says which device holds it (listings, revoking a lost one)
+    Column("store_id", String(64)),
+    Column("device_id", String(64)),
     PrimaryKeyConstraint("key_id"),
-    CheckConstraint("role IN ('admin', 'marketer', 'integration')", name="role"),
+    CheckConstraint("role IN ('admin', 'marketer', 'integration', 'device')", name="role"),
+    CheckConstraint(
+        "(role = 'device' AND store_id IS NOT NULL) "
+        "OR (role <> 'device' AND store_id IS NULL AND device_id IS NULL)",
+        name="device_store",
+    ),
     Index(None, "created_at", "key_id"),
 )
 

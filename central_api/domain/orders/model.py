@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
+import unicodedata
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -59,6 +62,29 @@ MAX_ORDER_VALUE = 10_000_000
 ExternalId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
 ]
+
+
+#: a customer's initials as the staff screen shows them: one to four letters (any script),
+#: each may carry combining accents and be followed by a dot and/or a space ("J.D.",
+#: "ÅB", "J. D."). Python ``re`` syntax, as the OpenAPI pattern (schemathesis generates
+#: from it with the same engine), checked before normalising
+INITIALS_PATTERN = r"^(?:[^\W\d_][\u0300-\u036f]{0,2}\.? ?){1,4}$"
+INITIALS_MAX_CHARS = 16
+_INITIALS_RE = re.compile(INITIALS_PATTERN)
+
+
+def _initials(v: str) -> str:
+    """Checked as sent, kept NFC-normalised and stripped (a trailing space is noise), so
+    that "A\u030aB" and "ÅB" are the same body."""
+    if len(v) > INITIALS_MAX_CHARS or not _INITIALS_RE.match(v):
+        raise ValueError(
+            'initials are one to four letters, each optionally followed by "." or a space '
+            '(e.g. "J.D.", "ÅB")'
+        )
+    return unicodedata.normalize("NFC", v).strip()
+
+
+Initials = Annotated[str, AfterValidator(_initials)]
 
 
 def new_order_id() -> str:
@@ -110,6 +136,17 @@ class OrderIn(BaseModel):
         default=None, description="sha256 of the lower-cased email address (never the address)"
     )
     lines: list[OrderLine] = Field(min_length=1, max_length=200)
+    customer_initials: Initials | None = Field(
+        default=None,
+        description="what the store's staff screen shows of the customer at pickup (the "
+        "kiosk gets no name): 1-4 letters, each optionally followed by a dot or a space",
+        examples=["J.D."],
+        json_schema_extra={
+            "pattern": INITIALS_PATTERN,
+            "minLength": 1,
+            "maxLength": INITIALS_MAX_CHARS,
+        },
+    )
     placed_at: Rfc3339Utc | None = Field(
         default=None, description="when the customer placed it (default: when central got it)"
     )

@@ -7,12 +7,17 @@ with every changed order in its current state::
 
     {"v": 1, "store_id": "s042", "upserts": [
         {"order_id", "revision", "state", "items", "lines": [{"sku", "name", "quantity"}],
-         "placed_at", "ready_at", "collect_by", "code_hash", "picked_up_at"}, …]}
+         "placed_at", "ready_at", "collect_by", "code_hash", "picked_up_at",
+         "initials"}, …]}
 
 and deletes the rows once the broker has acknowledged the message: at least once, and a
 device keeps the highest ``revision`` of an order it saw, so a repeat or an older copy
 changes nothing. An order whose ``state`` is not ``ready_for_pickup`` leaves the store's
-list. No personal data: the kiosk matches the order by its id and pickup code.
+list. The kiosk matches the order by its id and pickup code; the one piece of personal
+data is ``initials`` (the customer's, as the shop sent them, e.g. "J.D."; null when it
+sent none), for the staff screen at the handover. It is sent only while the order is
+``ready_for_pickup``: every later upsert (picked up, cancelled, no-show) carries null,
+and the device purges what it held. Erasing the customer deletes the order at central.
 
 Not retained, as the contract says: a retained message holds one payload per topic, and
 a store's pickups are many orders changing one at a time. A device subscribes with a
@@ -67,6 +72,8 @@ def upsert(row: Any, no_show_days: int) -> dict[str, Any]:
         "placed_at": _ts(row.placed_at), "ready_at": _ts(row.ready_at),
         "collect_by": _ts(collect_by), "code_hash": row.code_hash,
         "picked_up_at": _ts(row.picked_up_at),
+        # personal data: only while the store may hand the order over
+        "initials": row.customer_initials if row.state == READY else None,
     }  # fmt: skip
 
 

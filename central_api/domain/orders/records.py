@@ -220,6 +220,7 @@ def place(
             id=order_id, external_id=order.external_id, request_sha256=digest,
             request=canonical, profile_id=profile_id, store_id=order.store_id,
             lines=canonical["lines"], items=order.items, value=order.value, state=PLACED,
+            customer_initials=order.customer_initials,
             revision=1, placed_at=placed_at, placed_event_id=event_id, state_at=placed_at,
             created_at=now, updated_at=now,
         )

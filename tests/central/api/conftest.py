@@ -1,5 +1,6 @@
 """Fixtures for the HTTP API tests: an app on a real migrated database (SQLite and
-PostgreSQL, through ``engine``) and one key per role, plus keys that must not work."""
+PostgreSQL, through ``engine``) and one key per role, plus keys that must not work.
+The device key is bound to store ``DEVICE_STORE``."""
 
 from __future__ import annotations
 
@@ -13,12 +14,16 @@ from sqlalchemy import Engine
 from central_api.api.keys import create_key, revoke_key
 from central_api.app import create_app
 
+DEVICE_STORE = "s001"
+
 
 @dataclass(frozen=True)
 class Keys:
     admin: str
     marketer: str
     integration: str
+    #: a device key of store DEVICE_STORE (device s001-k1)
+    device: str
     #: an admin key, revoked
     revoked: str
     #: well-formed, but never issued
@@ -27,9 +32,12 @@ class Keys:
     wrong_secret: str
 
     def for_role(self, role: str) -> str:
-        return {"admin": self.admin, "marketer": self.marketer, "integration": self.integration}[
-            role
-        ]
+        return {
+            "admin": self.admin,
+            "marketer": self.marketer,
+            "integration": self.integration,
+            "device": self.device,
+        }[role]
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -52,6 +60,9 @@ def keys(engine: Engine) -> Keys:
         admin=admin.key,
         marketer=create_key(engine, "marketer", "test marketer").key,
         integration=create_key(engine, "integration", "test integration").key,
+        device=create_key(
+            engine, "device", "test kiosk", store_id=DEVICE_STORE, device_id="s001-k1"
+        ).key,
         revoked=revoked.key,
         unknown="omk_0123456789abcdef_" + "A" * 43,
         wrong_secret=f"omk_{admin.info.key_id}_" + "B" * 43,

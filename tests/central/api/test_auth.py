@@ -1,8 +1,10 @@
 """Every route × every way a caller can be wrong: 401 (no, malformed, unknown, wrong-secret
-or revoked key), 403 (wrong role), and the right roles get through."""
+or revoked key), 403 (wrong role, and a device key anywhere but its own store's data), and
+the right roles get through."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from central_api.api.auth import STORE_SCOPED
 from central_api.api.errors import PROBLEM_JSON
 from central_api.api.keys import ROLES, create_key
 
@@ -225,3 +228,34 @@ def test_a_key_revoked_through_the_api_stops_working_at_once(
 def test_healthz_needs_no_key(client: TestClient) -> None:
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def _fill(path: str) -> str:
+    """A concrete path for a template: every parameter an id that exists nowhere."""
+    return re.sub(r"\{[^/]+\}", "x-nobody", path)
+
+
+def test_a_device_key_is_refused_by_every_route_but_its_stores_data(
+    client: TestClient, keys: Keys
+) -> None:
+    """Read from the app's own OpenAPI document, so a route added later is covered too:
+    a device key reaches only operations that declare a store parameter
+    (``store_guarded``), and never a profile, campaign, order, key or stat."""
+    spec = client.get("/openapi.json").json()
+    checked = 0
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if path == "/healthz":
+                continue
+            r = client.request(method.upper(), _fill(path), headers=bearer(keys.device))
+            if op.get(STORE_SCOPED):
+                assert "device" in op["x-omk-roles"], path
+                # another store's data: refused before anything else is looked at
+                assert_problem(r, 403, "forbidden", f"device on {method} {path}")
+                assert "is for store s001, not x-nobody" in r.json()["detail"]
+                continue
+            assert "device" not in op.get("x-omk-roles", []), f"{method} {path}"
+            assert_problem(r, 403, "forbidden", f"device on {method} {path}")
+            assert "only its own store" in r.json()["detail"], r.text
+            checked += 1
+    assert checked >= 52  # every route of the API when this was written

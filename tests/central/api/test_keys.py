@@ -19,7 +19,9 @@ from edge_sync.protocol import utcnow
 from .conftest import Keys, bearer
 
 KEY_RE = re.compile(r"^omk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$")
-FIELDS = {"key_id", "role", "name", "created_at", "last_used_at", "revoked_at"}
+FIELDS = {
+    "key_id", "role", "name", "created_at", "last_used_at", "revoked_at", "store_id", "device_id",
+}  # fmt: skip
 
 
 def problem(r: Any, status: int, type_suffix: str) -> dict[str, Any]:
@@ -110,15 +112,15 @@ def test_list_pages_through_every_key_once_in_creation_order(
         if cursor is None:
             break
     ids = [k["key_id"] for k in seen]
-    assert len(ids) == len(set(ids)) == 4 + 7  # the fixture's four keys, then ours
+    assert len(ids) == len(set(ids)) == 5 + 7  # the fixture's five keys, then ours
     assert ids[-7:] == made
     assert all(set(k) == FIELDS for k in seen)
     assert sum(k["revoked_at"] is not None for k in seen) == 1
     assert [k["created_at"] for k in seen] == sorted(k["created_at"] for k in seen)
 
     # a full page ends exactly at the end: no empty page after it
-    r = client.get("/api/v1/keys", params={"limit": 11}, headers=bearer(keys.admin))
-    assert len(r.json()["items"]) == 11 and r.json()["next"] is None
+    r = client.get("/api/v1/keys", params={"limit": 12}, headers=bearer(keys.admin))
+    assert len(r.json()["items"]) == 12 and r.json()["next"] is None
 
 
 def test_get_and_revoke_unknown_keys_are_404(client: TestClient, keys: Keys) -> None:
