@@ -141,7 +141,7 @@ def check_binding(
     if role != DEVICE:
         if store_id is not None or device_id is not None:
             raise InvalidKeySpec(
-                f"store: only device keys are bound to a store; a {role} key reaches every store"
+                f"store: only device keys are bound to a store; {role} keys reach every store"
             )
         return None, None
     if store_id is None:

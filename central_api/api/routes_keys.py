@@ -53,7 +53,26 @@ class NewApiKey(ApiKeyInfo):
 
 
 class CreateApiKey(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # what ``check_binding`` enforces, said in the schema: a device key names its
+        # store; any other role names neither a store nor a device
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "required": ["role", "store_id"],
+                    "properties": {"role": {"const": "device"}, "store_id": {"type": "string"}},
+                },
+                {
+                    "properties": {
+                        "role": {"enum": [r for r in keys.ROLES if r != "device"]},
+                        "store_id": {"type": "null"},
+                        "device_id": {"type": "null"},
+                    }
+                },
+            ]
+        },
+    )
 
     role: keys.Role
     name: str | None = Field(
