@@ -133,9 +133,9 @@ def commit(conn: Connection, p: Prepared) -> bool:
         "state": p.src.state, "updated_at": p.built_at,
     }  # fmt: skip
     if p.base == 0:
-        done = conn.execute(insert_ignore(conn, store_feeds).values(store_id=p.store_id, **cursors))
-        if done.rowcount != 1:
-            return False
+        stmt = insert_ignore(conn, store_feeds).values(store_id=p.store_id, **cursors)
+        if conn.execute(stmt.returning(f.store_id)).first() is None:
+            return False  # (rowcount is not reliable for ON CONFLICT on every driver)
     else:
         q = select(f.version, f.catalog_version, f.stock_version, f.staff_version)
         now_at = conn.execute(q.where(f.store_id == p.store_id).with_for_update()).first()
