@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
+from central_api.domain.campaigns.model import LINE_PATTERN
 from central_api.domain.inventory.stores import UnknownStore
 from central_api.domain.staff.staff import (
     MAX_NAME,
@@ -32,7 +33,6 @@ from .pagination import Page, PageParams, decode_cursor, encode_cursor, page_in_
 from .schemas import Timestamp
 
 router = APIRouter(prefix="/api/v1", tags=["staff"])
-_LISTING = "staff"
 
 StoreId = Annotated[
     str, Path(pattern=IDENT_PATTERN, description="the store's id", examples=["s001"])
@@ -43,7 +43,7 @@ StaffId = Annotated[
 
 
 class StaffIn(BaseModel):
-    name: str = Field(min_length=1, max_length=MAX_NAME, examples=["Anna K."])
+    name: str = Field(min_length=1, max_length=MAX_NAME, pattern=LINE_PATTERN, examples=["Anna K."])
     pin: str = Field(
         min_length=MIN_DIGITS, max_length=MAX_DIGITS, pattern=r"^[0-9]+$",
         description="6 to 12 digits, not one repeated digit or a run; stored only hashed",
@@ -152,7 +152,8 @@ def get_staff(
     page: Annotated[PageParams, Depends(page_params)],
 ) -> dict[str, Any]:
     """By staff id."""
-    after = decode_cursor(page.cursor, _LISTING, (str,)) if page.cursor else None
+    listing = f"staff:{store_id}"  # (a cursor is good for its store's list only)
+    after = decode_cursor(page.cursor, listing, (str,)) if page.cursor else None
     try:
         with engine.connect() as conn:
             rows = [_out(m) for m in list_members(conn, store_id)]
@@ -160,4 +161,4 @@ def get_staff(
         raise _unknown_store(store_id) from None
     items, last = page_in_memory(rows, lambda m: (m["staff_id"],), after, page.limit)
     return {"items": items, "limit": page.limit,
-            "next": encode_cursor(_LISTING, last) if last else None}  # fmt: skip
+            "next": encode_cursor(listing, last) if last else None}  # fmt: skip

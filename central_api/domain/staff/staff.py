@@ -9,6 +9,7 @@ keeps the row as a tombstone at a new version, so the store's feed sends ``staff
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +20,7 @@ from edge_sync.protocol.pins import check_pin, hash_pin, verify_pin
 
 from ...store.feed_tables import staff
 from ...store.sql import insert_for
-from ..inventory.fields import parse_text
+from ..campaigns.model import LINE_PATTERN
 from ..inventory.stores import get_store
 from ..inventory.writes import lock_version, set_version
 
@@ -53,10 +54,18 @@ def check_staff_id(staff_id: str) -> str:
 
 
 def check_name(name: str) -> str:
+    """One line with a visible character (``LINE_PATTERN``, as the API documents it),
+    spaces around it dropped, at most ``MAX_NAME`` characters, valid Unicode."""
+    v = name.strip(" ")
+    if not re.match(LINE_PATTERN, v) or len(v) > MAX_NAME:
+        raise ValueError(
+            f"name: one line of 1 to {MAX_NAME} characters, not blank, without control characters"
+        )
     try:
-        return parse_text(name, MAX_NAME)
-    except ValueError as err:
-        raise ValueError(f"name {err}") from None
+        v.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, from a JSON "\ud800" escape
+        raise ValueError("name: not valid Unicode text") from None
+    return v
 
 
 def _member(r: object) -> Member:
