@@ -49,7 +49,8 @@ store_feeds = Table(
     Column("catalog_version", BigInteger(), nullable=False),
     Column("stock_version", BigInteger(), nullable=False),
     Column("staff_version", BigInteger(), nullable=False),
-    #: ``{"store": {STORE_FIELDS}, "nearby": {id: [stock_version, {NEARBY_STORE_FIELDS}]}}``
+    #: ``{"store": {STORE_FIELDS}, "nearby": {id: [stock_version, {NEARBY_STORE_FIELDS}]},
+    #: "pickups": sha256 of the orders due (ids, revisions)}``
     Column("state", JSON(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )

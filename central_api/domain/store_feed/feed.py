@@ -107,8 +107,10 @@ def prepare(
     version = base + 1
     delta = None
     if ops is not None:
-        if not ops:  # sources moved without a change the store sees: cursors only
-            version = base
+        if not ops and feed.state.get("pickups") == src.pickups:
+            version = base  # sources moved without a change the store sees: cursors only
+        elif not ops:  # only the pickups due: an empty delta, so devices keep up
+            delta = delta_body(store_id, base, version, [])
         elif len(ops) <= MAX_DELTA_CHANGES:
             delta = delta_body(store_id, base, version, ops)
             if len(delta) > MAX_DELTA_BYTES:

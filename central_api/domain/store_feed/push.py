@@ -12,7 +12,8 @@ process has not published that version since its last connect, so a process that
 behind another corrects the retained manifest on its next round.
 
 Advancing every feed is skipped when nothing any feed reads has moved since the last
-round: one read of the counters and of each store's stock version and as-of time.
+round: one read of the counters, of each store's stock version and as-of time, and of
+the orders due for pickup.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ from edge_sync.protocol.store_data import FORMAT, canonical, snapshot_path
 from ...store.db import write_transaction
 from ...store.feed_tables import store_deltas, store_feeds, store_snapshots
 from ...store.inventory_tables import inventory_versions, stores
+from ...store.order_tables import order_records
 from ..inventory.stores import UnknownStore
+from ..orders.model import READY
 from ..publisher import Publisher
 from .feed import advance
 from .snapshot import ProductsCache
@@ -81,6 +84,10 @@ def fingerprint(engine: Engine) -> str:
         h.update(repr(sorted(conn.execute(select(v.scope, v.version)).all())).encode())
         s = stores.c
         for r in conn.execute(select(s.id, s.stock_version, s.stock_as_of).order_by(s.id)):
+            h.update(repr(tuple(r)).encode())
+        o = order_records.c
+        due = select(o.id, o.revision).where(o.state == READY).order_by(o.id)
+        for r in conn.execute(due):
             h.update(repr(tuple(r)).encode())
     return h.hexdigest()
 

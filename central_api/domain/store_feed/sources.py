@@ -2,14 +2,15 @@
 what a feed last sent and what the inventory holds now.
 
 The feed keeps cursors instead of a change log: the catalog's version, the store's own
-stock version, the staff counter, and (as ``state``) the store's own record and each
-nearby store's record and stock version. Rows with a version above a cursor are what
+stock version, the staff counter, and (as ``state``) the store's own record, each
+nearby store's record and stock version, and a hash of the orders due for pickup. Rows with a version above a cursor are what
 changed; records are compared whole (a nearby store's ``stock_as_of`` and distance
 included).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,12 +18,14 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from edge_sync.protocol import format_ts
-from edge_sync.protocol.store_data import PRODUCT_FIELDS, STORE_FIELDS
+from edge_sync.protocol.store_data import PRODUCT_FIELDS, STORE_FIELDS, canonical
 
 from ...store.feed_tables import staff
 from ...store.inventory_tables import inventory_versions, products, stock
+from ...store.order_tables import order_records
 from ...store.sql import chunks
 from ..inventory.stores import get_store, stores_within
+from ..orders.model import READY
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +46,12 @@ class Sources:
     store: dict[str, Any]
     #: nearest first: id → [stock version, NEARBY_STORE_FIELDS]
     nearby: dict[str, list[Any]]
+    #: the sha256 of the store's orders due for pickup (ids and revisions)
+    pickups: str
 
     @property
     def state(self) -> dict[str, Any]:
-        return {"store": self.store, "nearby": self.nearby}
+        return {"store": self.store, "nearby": self.nearby, "pickups": self.pickups}
 
 
 def store_record(row: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +76,18 @@ def read_sources(conn: Connection, store_id: str, settings: FeedSettings) -> Sou
             rec = {**store_record(n.store), "distance_km": round(n.distance_km, 3)}
             nearby[n.store["id"]] = [n.store["stock_version"], rec]
     return Sources(int(catalog or 0), row["stock_version"], int(staff_v or 0),
-                   store_record(row), nearby)  # fmt: skip
+                   store_record(row), nearby, pickups_key(conn, store_id))  # fmt: skip
+
+
+def pickups_key(conn: Connection, store_id: str) -> str:
+    """Changes when an order becomes due at the store, changes or stops being due.
+
+    Pickups have no delta op (they come on ``…/pickups``), but the snapshot carries
+    every order due, for a device that starts from it: so a change moves the feed, with
+    an empty delta when nothing else changed."""
+    o = order_records.c
+    q = select(o.id, o.revision).where(o.store_id == store_id, o.state == READY)
+    return hashlib.sha256(canonical([list(r) for r in conn.execute(q.order_by(o.id))])).hexdigest()
 
 
 def unchanged(feed: Any, src: Sources) -> bool:
