@@ -170,11 +170,17 @@ class StoreFeedPublisher(Publisher):
         if not self.link.connected:
             return 0
         with self._lock:
-            deltas, manifests = pending(self.engine)
+            deltas, manifests = pending(self.engine, MAX_DELTAS)
             by_store: dict[str, list[Any]] = {}
             for row in deltas:
                 by_store.setdefault(row.store_id, []).append(row)
             due = {k: m for k, m in manifests.items() if self._sent.get(k) != m.version}
+            if len(deltas) == MAX_DELTAS:  # cut short: no manifest ahead of its deltas
+                cut = deltas[-1].store_id
+                if deltas[0].store_id != cut:  # (the rest of its deltas come next round)
+                    by_store.pop(cut)
+                    deltas = [r for r in deltas if r.store_id != cut]
+                due = {k: m for k, m in due.items() if k < cut}
             if not by_store and not due:
                 return 0
             infos = []

@@ -125,3 +125,37 @@ def test_a_second_process_adds_no_version_and_republishes_the_latest(engine, bro
     finally:
         other.stop()
     assert json.loads(snapshot_bytes(engine, "s-ber", 2))["staff"][0]["staff_id"] == "ben"
+
+
+def test_a_backlog_larger_than_a_round_keeps_each_manifest_after_its_deltas(
+    engine, broker, monkeypatch
+):
+    from central_api.domain.store_feed import push
+
+    seed(engine)
+    from .world import step
+
+    for s in ("s-aug", "s-muc"):
+        step(engine, s)
+    for i in range(3):  # three versions each, not yet published
+        for s in ("s-aug", "s-muc"):
+            set_staff(engine, s, f"m{i}", f"Member {i}", "480215")
+            step(engine, s, at=i + 1)
+    monkeypatch.setattr(push, "MAX_DELTAS", 2)
+    watch = MqttProbe(broker.host, broker.port).connect()
+    watch.subscribe(manifest_topic("+") + "/#")
+    p = publisher(engine, broker)
+    try:
+        wait_for(lambda: unpublished(engine) == 0, 20, message="every delta published")
+        wait_for(lambda: len(manifests(watch, "s-muc")) >= 1, 10, message="s-muc's manifest")
+        for store in ("s-aug", "s-muc"):
+            seen = [(m.topic, parse_delta(m.payload, store).to_version
+                     if m.topic.endswith("/delta") else None)
+                    for m in list(watch.messages) if f"/{store}/" in m.topic]  # fmt: skip
+            assert [v for _, v in seen if v is not None] == [2, 3, 4], seen
+            first_manifest = next(i for i, (t, v) in enumerate(seen) if v is None)
+            assert first_manifest == 3, seen  # after all three deltas
+        assert [m.version for m in manifests(watch, "s-muc")] == [4]
+    finally:
+        p.stop()
+        watch.close()
