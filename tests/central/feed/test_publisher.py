@@ -19,7 +19,7 @@ from edge_sync.protocol.store_data import body_sha256, parse_delta, parse_manife
 from tests.support.mqtt import MqttProbe
 from tests.support.waiting import wait_for
 
-from .world import SETTINGS, T0, import_stock, seed, set_staff, snapshot_bytes
+from .world import SETTINGS, T0, import_stock, seed, set_staff, snapshot_bytes, step
 
 #: only a change (``changed``) or a connect makes a publisher publish in these tests
 NEVER = 3600.0
@@ -35,8 +35,14 @@ def publisher(engine: Engine, broker: Any) -> StoreFeedPublisher:
 
 
 @pytest.fixture
-def pub(engine: Engine, broker: Any) -> Iterator[StoreFeedPublisher]:
-    p = publisher(engine, broker)
+def seeded(engine: Engine) -> Engine:
+    seed(engine)  # before a publisher starts: it would build feeds of a half-seeded world
+    return engine
+
+
+@pytest.fixture
+def pub(seeded: Engine, broker: Any) -> Iterator[StoreFeedPublisher]:
+    p = publisher(seeded, broker)
     yield p
     p.stop()
 
@@ -63,7 +69,6 @@ def unpublished(engine: Engine) -> int:
 
 
 def test_manifest_then_delta_and_manifest_in_order(engine, broker, pub):
-    seed(engine)
     pub.changed()
     first = MqttProbe(broker.host, broker.port).connect()
     try:
@@ -97,7 +102,6 @@ def test_manifest_then_delta_and_manifest_in_order(engine, broker, pub):
 
 
 def test_a_second_process_adds_no_version_and_republishes_the_latest(engine, broker, pub):
-    seed(engine)
     pub.changed()
     wait_for(lambda: pub.advanced == 3 and pub.published >= 3, 20, message="first round")
     other = publisher(engine, broker)
@@ -117,24 +121,22 @@ def test_a_second_process_adds_no_version_and_republishes_the_latest(engine, bro
             wait_for(latest, 20, message="the manifest of v2")
         finally:
             late.close()
-        assert pub.advanced + other.advanced == 4  # the change made one version, once
         with engine.connect() as conn:
             d = store_deltas.c
-            rows = conn.execute(select(d.store_id, d.to_version)).all()
-        assert [tuple(r) for r in rows] == [("s-ber", 2)]
+            rows = conn.execute(select(d.store_id, d.to_version, d.body)).all()
+        assert [tuple(r[:2]) for r in rows] == [("s-ber", 2)], rows
+        assert pub.advanced + other.advanced == 4  # the change made one version, once
     finally:
         other.stop()
     assert json.loads(snapshot_bytes(engine, "s-ber", 2))["staff"][0]["staff_id"] == "ben"
 
 
 def test_a_backlog_larger_than_a_round_keeps_each_manifest_after_its_deltas(
-    engine, broker, monkeypatch
+    seeded, broker, monkeypatch
 ):
     from central_api.domain.store_feed import push
 
-    seed(engine)
-    from .world import step
-
+    engine = seeded
     for s in ("s-aug", "s-muc"):
         step(engine, s)
     for i in range(3):  # three versions each, not yet published
