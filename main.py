@@ -13,6 +13,7 @@
     python main.py campaign rotate-codes|poster --campaign ID [--out DIR]
     python main.py central keys list|rotate|retire KID [--until TIME] [--config FILE]
     python main.py central orders sweep [--now TIME] [--config FILE]
+    python main.py central staff set STORE STAFF_ID --name NAME | remove STORE STAFF_ID | list STORE
     python main.py edge --config FILE
     python main.py edge simulate --config FILE --count N [--rate R] [--seed S] [--key-dir DIR]
                                  [--orders FILE]
@@ -106,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     from central_api.domain.orders.cli import add_parser as add_orders_parser
 
     add_orders_parser(csub)
+    from central_api.domain.staff.cli import add_parser as add_staff_parser
+
+    add_staff_parser(csub)
 
     keys = csub.add_parser("keys", help="central's QR signing keys: list, rotate, retire")
     ksub = keys.add_subparsers(dest="keys_cmd", required=True)
@@ -245,6 +249,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             from central_api.domain.orders.cli import run as run_orders
 
             return run_orders(args, load_central_config(args.orders_config or args.config))
+        if args.central_cmd == "staff":
+            from central_api.domain.staff.cli import run as run_staff
+
+            return run_staff(args, load_central_config(args.staff_config or args.config))
 
         if args.central_cmd == "keys":
             from central_api import cli_keys

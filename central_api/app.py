@@ -24,7 +24,9 @@ from .api import (
     routes_profiles,
     routes_qr_page,
     routes_rules,
+    routes_staff,
     routes_stats,
+    routes_store_feed,
     routes_webhooks,
 )
 from .api.allow import OptionsMiddleware
@@ -35,6 +37,7 @@ from .api.openapi import install_openapi
 from .domain.campaigns.push import CampaignPublisher
 from .domain.orders.push import PickupPublisher
 from .domain.orders.records import CodeIssuer
+from .domain.store_feed.push import StoreFeedPublisher
 from .domain.tokens.check import KeyringFile
 from .domain.tokens.keystore import KeyStore
 from .service import IngestService
@@ -57,18 +60,21 @@ def create_app(
     order_codes: CodeIssuer | None = None,
     pickup_push: PickupPublisher | None = None,
     code_keys: KeyStore | None = None,
+    store_feed: StoreFeedPublisher | None = None,
 ) -> FastAPI:
     """``campaign_push``: the publisher told after each campaign change made here;
     ``order_codes``: how "ready" signs pickup codes (without, it answers 503);
     ``pickup_push``: the publisher told after each order change made here;
     ``code_keys``: central's QR signing keys, for the check-in codes it hands out and the
-    codes phones open at ``/q/``; without them those answer 503."""
+    codes phones open at ``/q/``; without them those answer 503;
+    ``store_feed``: the publisher told after each import or staff change made here."""
     app = FastAPI(title="omnikiosk central", version=VERSION, description=DESCRIPTION)
     app.state.engine = engine
     app.state.campaign_push = campaign_push
     app.state.order_codes = order_codes
     app.state.pickup_push = pickup_push
     app.state.code_keys = code_keys
+    app.state.store_feed = store_feed
     app.state.code_keyring = KeyringFile(code_keys) if code_keys is not None else None
     install_error_handlers(app)
     app.add_middleware(AuthFirstMiddleware)
@@ -84,7 +90,7 @@ def create_app(
     for module in (
         routes_profiles, routes_funnel, routes_attributes, routes_campaigns,
         routes_campaign_reports, routes_inventory_imports, routes_inventory, routes_orders,
-        routes_codes, routes_qr_page,
+        routes_codes, routes_qr_page, routes_staff, routes_store_feed,
     ):  # fmt: skip
         app.include_router(module.router)
     install_openapi(app)

@@ -92,6 +92,16 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
     sweeper = OrderSweeper(engine, o.no_show_days, o.sweep_interval_s, pickup_push.changed)
     sweeper.start()
     order_codes = CodeIssuer(keys.signer, o.no_show_days)
+    # Every central process advances the stores' feeds and publishes deltas and manifests.
+    from .domain.store_feed.push import StoreFeedPublisher
+    from .domain.store_feed.sources import FeedSettings
+
+    inv = cfg.inventory
+    feed_settings = FeedSettings(inv.nearby_km, inv.nearby_max, o.no_show_days)
+    store_feed = StoreFeedPublisher.for_central(
+        engine, cfg.broker, feed_settings, interval_s=inv.feed_interval_s
+    )
+    store_feed.start()
     service: IngestService | None = None
     publisher: KeysPublisher | None = None
     if role in ("all", "ingest"):
@@ -128,6 +138,7 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
                         order_codes=order_codes,
                         pickup_push=pickup_push,
                         code_keys=keys,
+                        store_feed=store_feed,
                     ),
                     host=cfg.api.host,
                     port=cfg.api.port,
@@ -147,6 +158,7 @@ def run_central(cfg: CentralConfig, role: str = "all") -> int:
         if service is not None:
             service.stop()
         code_push.stop()
+        store_feed.stop()
         sweeper.stop()
         pickup_push.stop()
         campaign_push.stop()

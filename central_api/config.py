@@ -73,6 +73,20 @@ class OrderSettings(StrictModel):
     push_interval_s: float = Field(default=2.0, gt=0, le=300)
 
 
+class InventorySettings(StrictModel):
+    """What each store's feed (snapshot and deltas) carries of other stores, and how
+    often central advances the feeds."""
+
+    #: stores within this distance of a store are its "nearby stores" (their stock and
+    #: its as-of time come down with the store's data)
+    nearby_km: float = Field(default=25.0, gt=0, le=1000)
+    #: at most this many of them, nearest first (0: none)
+    nearby_max: int = Field(default=5, ge=0, le=50)
+    #: how often each central process advances the stores' feeds and publishes deltas
+    #: (imports and staff changes made through this process wake it at once)
+    feed_interval_s: float = Field(default=2.0, gt=0, le=300)
+
+
 #: a profile check-in code's payload (central's ``p-`` + 20 hex ids): the host must leave
 #: room for it inside QR version 7 at error correction M
 _CHECK_IN_PAYLOAD = 18
@@ -115,6 +129,7 @@ class CentralConfig(StrictModel):
     webhooks: WebhookSettings = WebhookSettings()
     tokens: TokenSettings = TokenSettings()
     orders: OrderSettings = OrderSettings()
+    inventory: InventorySettings = InventorySettings()
 
 
 def load_central_config(path: str | Path | None = None) -> CentralConfig:

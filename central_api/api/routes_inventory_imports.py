@@ -89,11 +89,16 @@ def _add(path: str, module: ModuleType, model: type[BaseModel]) -> None:
     args["openapi_extra"] = {**args["openapi_extra"], "requestBody": _body(columns)}
 
     def route(
+        request: Request,
         engine: Annotated[Engine, Depends(get_engine)],
         raw: Annotated[bytes, Depends(raw_body)],
         dry_run: DryRun = False,
     ) -> dict[str, Any]:
-        return _run(engine, kind, raw, dry_run)
+        out = _run(engine, kind, raw, dry_run)
+        feed = getattr(request.app.state, "store_feed", None)
+        if feed is not None and not dry_run:
+            feed.changed()  # the stores' feeds advance now, not at the next interval
+        return out
 
     # the importer's own description of its columns and mode, then the API's part
     what = (module.__doc__ or "").split("\n\n", 1)[-1].strip()

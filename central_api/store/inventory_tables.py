@@ -34,8 +34,8 @@ from sqlalchemy import (
 
 from .base import UTCDateTime, metadata
 
-#: names in ``inventory_versions``
-VERSION_SCOPES = ("catalog", "stores")
+#: names in ``inventory_versions`` (``staff``: migration 0014, ``feed_tables``)
+VERSION_SCOPES = ("catalog", "stores", "staff")
 
 stores = Table(
     "stores",

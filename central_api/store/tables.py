@@ -169,6 +169,7 @@ api_keys = Table(
 # The other tables live in modules by subdomain; importing them registers them on ``metadata``.
 from . import campaign_tables as _campaign_tables  # noqa: E402, F401
 from . import code_tables as _code_tables  # noqa: E402, F401
+from . import feed_tables as _feed_tables  # noqa: E402, F401
 from . import inventory_tables as _inventory_tables  # noqa: E402, F401
 from . import ops_tables as _ops_tables  # noqa: E402, F401
 from . import order_tables as _order_tables  # noqa: E402, F401

@@ -75,6 +75,12 @@ ROUTES = [
         Route("GET", f"/api/v1/orders/{{order_id}}/pickup-code{suffix}", ("admin", "integration"), 422)
         for suffix in (".png", ".svg")
     ),
+    # store data: staff for admins; the snapshot for integrations (devices to come)
+    Route("PUT", "/api/v1/stores/{store_id}/staff/{staff_id}", ("admin",), 404,
+          {"name": "Anna", "pin": "480215"}),
+    Route("DELETE", "/api/v1/stores/{store_id}/staff/{staff_id}", ("admin",), 404),
+    Route("GET", "/api/v1/stores/{store_id}/staff", ("admin",), 404),
+    Route("GET", "/api/v1/stores/{store_id}/snapshot", ("admin", "integration"), 404),
 ]  # fmt: skip
 
 #: routes whose auth matrix lives in another file
@@ -132,6 +138,7 @@ def call(client: TestClient, engine: Engine, route: Route, auth: str | bytes | N
     # ids that do not exist: the right role gets 404, which shows auth has passed
     path = path.replace("{merge_id}", "999999").replace("{profile_id}", "p-nobody")
     path = path.replace("{campaign_id}", "cmp-nobody")
+    path = path.replace("{store_id}", "s-nobody").replace("{staff_id}", "st-nobody")
     headers = {} if auth is None else {"Authorization": auth}
     return client.request(route.method, path, headers=headers, json=route.json)
 

@@ -229,6 +229,10 @@ def _as_issued(case: Any) -> None:
             "/api/v1/webhooks": ("webhooks", [1 + n % BIGINT_MAX]),
             "/api/v1/campaigns": ("campaigns", [f"cmp-{n:x}"]),
             "/api/v1/stores": ("stores", [f"s{n % 97}"]),
+            "/api/v1/stores/{store_id}/staff": (
+                f"staff:{(case.path_parameters or {}).get('store_id')}",
+                [f"st-{n:x}"],
+            ),
             "/api/v1/orders": (
                 f"orders:{query.get('store') or ''}:{query.get('state') or ''}",
                 [f"o-{n % 10**8:08d}"],
@@ -258,6 +262,10 @@ def _as_issued(case: Any) -> None:
     if path == "/api/v1/profiles/attributes:import":
         # a CSV's header and rows are a grammar JSON Schema cannot state
         case.body = f"customer_id,segment,distance_km\nC-{_digest(case.body) % 1000},loyal,3.5\n"
+    if path == "/api/v1/stores/{store_id}/staff/{staff_id}" and isinstance(case.body, dict):
+        # digits of the right length can still be a run or one digit repeated, which a
+        # schema does not say: an easy-to-guess PIN is refused with a 422
+        case.body = {**case.body, "pin": f"{480215 + _digest(case.body) % 1000:06d}"}
     inventory = _inventory_csv(path, _digest(case.body))
     if inventory is not None:
         # a CSV's header and rows are a grammar JSON Schema cannot state
