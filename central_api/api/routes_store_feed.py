@@ -6,8 +6,9 @@ that accepts it (``requests`` does), decompressed otherwise. Only the latest two
 versions are kept; an older one is a 404 that tells the device to read the manifest
 again.
 
-Who may read is ``require_store_reader``: today admin and integration keys; a device's
-key, limited to its own store, is to be admitted there (one place to change).
+Who may read: admin and integration keys for every store, and a device's key for its
+own store only (``auth.store_guarded``): a kiosk's credential never opens another
+store's data.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from central_api.domain.store_feed.reads import read_snapshot
 from edge_sync.protocol import topics
 from edge_sync.protocol.ids import IDENT_PATTERN
 
-from .auth import Principal, get_engine, guarded, require
+from .auth import get_engine, store_guarded
 from .errors import ApiError, problem_type
 from .keys import Role
 
@@ -33,23 +34,8 @@ StoreId = Annotated[
     str, Path(pattern=IDENT_PATTERN, description="the store's id", examples=["s001"])
 ]
 
-#: the roles that may read a store's snapshot (admin always may)
+#: the roles that may read any store's snapshot (admin always may; a device key its own)
 READER_ROLES: tuple[Role, ...] = ("integration",)
-_reader = require(*READER_ROLES)
-
-
-def require_store_reader(
-    store_id: StoreId, principal: Annotated[Principal, Depends(_reader)]
-) -> Principal:
-    """Admits the keys that may read ``store_id``'s data. The place where a device's key
-    is to be limited to its own store."""
-    return principal
-
-
-def _reader_guard() -> dict[str, Any]:
-    args = guarded(*READER_ROLES)  # documents the roles (x-omk-roles) for the auth gate
-    args["dependencies"] = [Depends(require_store_reader)]
-    return args
 
 
 _SNAPSHOT_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -85,7 +71,7 @@ def _not_kept(store_id: str, version: int | None) -> ApiError:
     summary="A store's data (catalog, stock, nearby stock, staff, pickups) at a version",
     response_class=Response,
     responses=_SNAPSHOT_RESPONSES,
-    **_reader_guard(),
+    **store_guarded(*READER_ROLES),
 )
 def get_snapshot(
     store_id: StoreId,

@@ -75,7 +75,8 @@ ROUTES = [
         Route("GET", f"/api/v1/orders/{{order_id}}/pickup-code{suffix}", ("admin", "integration"), 422)
         for suffix in (".png", ".svg")
     ),
-    # store data: staff for admins; the snapshot for integrations (devices to come)
+    # store data: staff for admins; the snapshot for integrations (and a device key of
+    # that store: test_a_device_key_is_refused_by_every_route_but_its_stores_data, feed tests)
     Route("PUT", "/api/v1/stores/{store_id}/staff/{staff_id}", ("admin",), 404,
           {"name": "Anna", "pin": "480215"}),
     Route("DELETE", "/api/v1/stores/{store_id}/staff/{staff_id}", ("admin",), 404),

@@ -137,3 +137,19 @@ def test_staff_set_list_remove_through_the_api(
     assert r.status_code == 404 and "no staff member anna" in r.json()["detail"]
     assert [m["staff_id"] for m in client.get(url, headers=h).json()["items"]] == ["ben"]
     assert client.get("/api/v1/stores/s-nowhere/staff", headers=h).status_code == 404
+
+
+def test_a_device_key_reads_its_own_stores_snapshot_and_no_other(
+    fed: Engine, client: TestClient
+) -> None:
+    from central_api.api.keys import create_key
+
+    own = create_key(fed, "device", "kiosk", store_id="s-muc", device_id="s-muc-k1").key
+    other = create_key(fed, "device", "kiosk", store_id="s-ber").key
+    r = client.get(PATH, headers=bearer(own))
+    assert r.status_code == 200 and parse_snapshot(r.content, "s-muc").version == 2
+    r = client.get(PATH, headers=bearer(other))
+    assert r.status_code == 403 and r.headers["content-type"] == PROBLEM_JSON
+    assert "this device key is for store s-ber, not s-muc" in r.json()["detail"]
+    # nor a store's staff list, which is admin's
+    assert client.get("/api/v1/stores/s-muc/staff", headers=bearer(own)).status_code == 403

@@ -1,7 +1,7 @@
 """Staff per store, and each store's feed: versions, snapshots kept, deltas.
 
 Revision ID: 0014
-Revises: 0012 (another branch adds 0013; the two are chained when merged)
+Revises: 0013_device_keys
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013_device_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
