@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from .errors import DatabaseTooNew
+from .inventory.tables import create_set, create_state
 
 
 def now_us() -> int:
@@ -142,9 +143,24 @@ def _m3_campaigns(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+def _m4_inventory(conn: sqlite3.Connection) -> None:
+    """The store's catalog, stock, nearby stores and staff as central last sent them
+    (``edge_sync.inventory``): the state row, and an empty first set of cache tables so
+    readers (the kiosk, the pickups logic reading ``staff``) find them before the first
+    snapshot. Every snapshot rebuilds the cache tables whole; only the state row is
+    permanent."""
+    create_state(conn)
+    create_set(conn, "", 0)
+
+
 #: Applied in order; ``PRAGMA user_version`` is the number applied so far and is bumped in
 #: the same transaction as each migration. Append only; never edit a released migration.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_outbox, _m2_codes, _m3_campaigns]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m1_outbox,
+    _m2_codes,
+    _m3_campaigns,
+    _m4_inventory,
+]
 
 
 def user_version(conn: sqlite3.Connection) -> int:
