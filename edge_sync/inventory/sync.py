@@ -250,7 +250,9 @@ class InventorySync:
         if now < self._retry_at:
             return self._retry_at - now
         self._fetch(m, reason)
-        return 0.0 if self._behind() else 3600.0
+        if self.version is not None and m.version <= self.version:
+            return 0.0 if self.buffer else 3600.0
+        return max(0.01, self._retry_at - time.monotonic())  # failed: the retry is due then
 
     def _fetch(self, m: Manifest, reason: str) -> None:
         log.info("fetching store-data snapshot %d (%s)", m.version, reason)
@@ -266,7 +268,8 @@ class InventorySync:
                 self.ignored["bad_snapshot"] += 1
             self._failed(f"snapshot {m.version}: {err}")
             return
-        except sqlite3.Error as err:
+        except Exception as err:  # the database, or a hook: keep the old data, try again
+            log.exception("storing store-data snapshot %d failed", m.version)
             self._failed(f"snapshot {m.version}: storing it failed: {err}")
             return
         self.version = snap.version
