@@ -93,14 +93,14 @@ def create_set(conn: sqlite3.Connection, suffix: str, generation: int) -> None:
     right once the set is swapped in, and the load fills the index itself."""
     db = sqlite_utils.Database(conn)
     for name, (columns, pk, not_null) in _TABLES.items():
-        db[name + suffix].create(columns, pk=pk, not_null=set(not_null))  # type: ignore[union-attr]
+        db[name + suffix].create(columns, pk=pk, not_null=set(not_null), if_not_exists=True)  # type: ignore[union-attr]
     db["products" + suffix].create_index(  # type: ignore[union-attr]
-        ["sku"], index_name=f"products_sku_g{generation}", unique=True
+        ["sku"], index_name=f"products_sku_g{generation}", unique=True, if_not_exists=True
     )
     # Not sqlite-utils' enable_fts: it names the table it indexes as the content table,
     # which here is the staging name, wrong once the set is swapped in.
     conn.execute(
-        f"CREATE VIRTUAL TABLE products_fts{suffix} USING fts5("
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS products_fts{suffix} USING fts5("
         f"{', '.join(FTS_COLUMNS)}, content='products', content_rowid='id', "
         f"tokenize='{TOKENIZE}')"
     )
@@ -131,9 +131,11 @@ def swap(conn: sqlite3.Connection, new: str, old: str) -> None:
 
 
 def create_state(conn: sqlite3.Connection) -> None:
-    """The state row (migration 4): which snapshot version the live set is at, and when."""
+    """The state row (migration 4): which snapshot version the live set is at, and when.
+    Like ``create_set``, it leaves what exists: a file whose user_version was set back
+    (tests of earlier migrations do that) migrates forward again."""
     conn.execute(
-        f"""CREATE TABLE {STATE} (
+        f"""CREATE TABLE IF NOT EXISTS {STATE} (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             version INTEGER,            -- NULL until the first snapshot is loaded
             generation INTEGER NOT NULL DEFAULT 0,
@@ -142,4 +144,4 @@ def create_state(conn: sqlite3.Connection) -> None:
             delta_at TEXT,              -- this device applied the last delta
             store TEXT)"""  # the device's own store (STORE_FIELDS) as JSON
     )
-    conn.execute(f"INSERT INTO {STATE} (id) VALUES (1)")
+    conn.execute(f"INSERT OR IGNORE INTO {STATE} (id) VALUES (1)")

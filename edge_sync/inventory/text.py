@@ -37,17 +37,20 @@ def _quote(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-def match_query(ws: list[str], prefix_last: bool = True, alternatives: dict | None = None) -> str:
+def match_query(
+    ws: list[str], prefix: bool = True, alternatives: dict[str, list[str]] | None = None
+) -> str:
     """An FTS5 MATCH expression: every word must match; each word also matches as a
     prefix, except a word already replaced by typo candidates (which are whole words).
-    Words of one character match only whole, else "a" would match half the catalog."""
+    A query of one word of one character matches it only whole, else "a" would match
+    half the catalog; next to other words ("dr 1") it is a prefix too."""
     alternatives = alternatives or {}
     parts = []
     for w in ws:
         alts = alternatives.get(w)
         if alts:
             parts.append("(" + " OR ".join(_quote(a) for a in alts) + ")")
-        elif prefix_last and len(w) > 1:
+        elif prefix and (len(w) > 1 or len(ws) > 1):
             parts.append(_quote(w) + "*")
         else:
             parts.append(_quote(w))
