@@ -68,6 +68,8 @@ def _stage(conn: sqlite3.Connection, snap: Snapshot, generation: int) -> None:
         tables.create_set(conn, "_new", generation)
     products = [(i, *p) for i, p in enumerate(snap.products, 1)]
     _insert(conn, "products_new", 9, products)
+    with Write(conn):
+        tables.index_set(conn, "_new", generation)
     n = len(products)
     cols = ", ".join(tables.FTS_COLUMNS)
     for start in range(1, n + 1, CHUNK):
@@ -85,15 +87,20 @@ def _stage(conn: sqlite3.Connection, snap: Snapshot, generation: int) -> None:
         )
         conn.execute("INSERT INTO product_words_new (word) SELECT term FROM temp.inventory_vocab")
         conn.execute("DROP TABLE temp.inventory_vocab")
-    _insert(conn, "stock_here_new", 3, snap.stock)
+    # in key order: appending to a B-tree is far cheaper than inserting all over it
+    _insert(conn, "stock_here_new", 3, sorted(snap.stock))
     nearby = [
         tuple(int(s[c]) if c == "show_exact_stock" else s[c if c != "store_id" else "id"]
               for c in _NEARBY_STORE_COLUMNS)
         for s in snap.nearby_stores
     ]  # fmt: skip
-    _insert(conn, "nearby_stores_new", 9, nearby)
-    _insert(conn, "nearby_stock_new", 4, [(r[1], r[0], r[2], r[3]) for r in snap.nearby_stock])
-    _insert(conn, "staff_new", 3, [(s["staff_id"], s["name"], s["pin_hash"]) for s in snap.staff])
+    _insert(conn, "nearby_stores_new", 9, sorted(nearby))
+    _insert(
+        conn, "nearby_stock_new", 4, sorted((r[1], r[0], r[2], r[3]) for r in snap.nearby_stock)
+    )
+    _insert(
+        conn, "staff_new", 3, sorted((s["staff_id"], s["name"], s["pin_hash"]) for s in snap.staff)
+    )
 
 
 def load_snapshot(conn: sqlite3.Connection, snap: Snapshot, hooks: Iterable[Hook] = ()) -> None:
