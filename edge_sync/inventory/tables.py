@@ -112,7 +112,7 @@ def _create_tables(conn: sqlite3.Connection, suffix: str) -> None:
     conn.execute(
         f"CREATE VIRTUAL TABLE IF NOT EXISTS products_fts{suffix} USING fts5("
         f"{', '.join(FTS_COLUMNS)}, content='products', content_rowid='id', "
-        f"tokenize='{TOKENIZE}', columnsize=0)"
+        f"tokenize='{TOKENIZE}')"
     )
     # ranking: a hit in the name, SKU or barcode counts more than one in the category
     conn.execute(
