@@ -6,9 +6,11 @@
   FTS5 ``MATCH … ORDER BY rank LIMIT 20`` of the same words in the same run, and
   inventory_search_ratio is ours ÷ bare (p95s);
 * inventory_swap_ratio: loading a parsed snapshot (100,000 products, their stock here,
-  5 nearby stores × 20,000 SKUs, the FTS index and the vocabulary) and swapping it in ÷
-  a raw ``executemany`` of the same rows into plain tables, one transaction, same file
-  settings; rounds alternate, the median round is the result;
+  5 nearby stores × 20,000 SKUs, the FTS index and the vocabulary) and swapping it in,
+  as a device refetching after a gap does (1 % of the products changed since its data:
+  the live search index is patched), ÷ a raw ``executemany`` of the same rows into plain
+  tables, one transaction, same file settings; the median round is the result;
+  inventory_first_load_ratio the same for a first load (the index built whole);
 * inventory_delta_changes_s: changes/s applying deltas of 5,000 changes (stock here and
   nearby, 5 % products) in version order, each delta one transaction.
 """
@@ -29,7 +31,7 @@ from edge_sync.inventory.availability import Availability
 from edge_sync.inventory.deltas import apply_delta
 from edge_sync.inventory.load import load_snapshot
 from edge_sync.inventory.text import match_query, words
-from edge_sync.protocol.store_data import Delta, changes_sha256, parse_snapshot
+from edge_sync.protocol.store_data import Delta, Snapshot, changes_sha256, parse_snapshot
 
 STORE = "s042"
 ADJ = [
@@ -194,26 +196,50 @@ def bare_executemany(db: Path, snap: dict[str, Any]) -> float:
     return elapsed
 
 
-def bench_swap(db: Path, body: bytes, snap_doc: dict[str, Any], rounds: int) -> None:
+def _changed(doc: dict[str, Any], share: float, rng: random.Random) -> Snapshot:
+    """The snapshot again with ``share`` of the products renamed and all stock redrawn."""
+    products = [[*p[:2], p[2] + " V2", *p[3:]] if rng.random() < share else p
+                for p in doc["products"]]  # fmt: skip
+    stock = [[s[0], rng.randint(0, 40), 3] for s in doc["stock"]]
+    return parse_snapshot(json.dumps({**doc, "products": products, "stock": stock}).encode(), STORE)
+
+
+def bench_swap(db: Path, body: bytes, doc: dict[str, Any], rounds: int) -> None:
+    """Each round: a first load into an empty edge.db (a new search index), then a
+    refetch with 1 % of the products changed (the live index patched in the swap),
+    each ÷ a bare executemany of the same rows in the same file."""
     t0 = time.perf_counter()
     snap = parse_snapshot(body, STORE)
     parse_s = time.perf_counter() - t0
-    conn, _ = open_edge_db(db)
-    conn.execute("PRAGMA synchronous = NORMAL")
-    ratios, ours_s, bare_s = [], [], []
-    for _ in range(rounds):
+    rng = random.Random(9)
+    cold, warm, cold_r, warm_r, bare_s = [], [], [], [], []
+    for k in range(rounds):
+        path = db.with_name(f"swap{k}.db")
+        conn, _ = open_edge_db(path)
+        conn.execute("PRAGMA synchronous = NORMAL")
         t0 = time.perf_counter()
         load_snapshot(conn, snap)
-        ours = time.perf_counter() - t0
-        bare = bare_executemany(db, snap_doc)
-        ours_s.append(ours)
+        cold.append(time.perf_counter() - t0)
+        bare = bare_executemany(path, doc)
+        again = _changed(doc, 0.01, rng)
+        t0 = time.perf_counter()
+        load_snapshot(conn, again)
+        warm.append(time.perf_counter() - t0)
+        conn.close()
         bare_s.append(bare)
-        ratios.append(ours / bare)
-    conn.close()
+        cold_r.append(cold[-1] / bare)
+        warm_r.append(warm[-1] / bare)
     rows = len(snap.products) + len(snap.stock) + len(snap.nearby_stock)
     print(f"device snapshot: {rows} rows, {len(body) / 1e6:.1f} MB; parse+check {parse_s:.2f} s; "
-          f"load+swap {median(ours_s):.2f} s; bare executemany {median(bare_s):.2f} s")  # fmt: skip
-    result("inventory_swap_ratio", median(ratios), "<=", 1.5)
+          f"first load+swap {median(cold):.2f} s; refetch (1 % of products changed) "
+          f"{median(warm):.2f} s; bare executemany {median(bare_s):.2f} s")  # fmt: skip
+    result("inventory_swap_ratio", median(warm_r), "<=", 1.5)
+    result("inventory_first_load_ratio", median(cold_r), "<=", 1.5)
+    # the last round's file is the one searched and changed next
+    conn, _ = open_edge_db(db)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    load_snapshot(conn, snap)
+    conn.close()
 
 
 def bench_deltas(db: Path, snap: dict[str, Any], n_deltas: int, rng: random.Random) -> None:

@@ -227,7 +227,8 @@ class Availability:
     def _typos(self, conn: sqlite3.Connection, ws: list[str]) -> dict[str, list[str]]:
         """Query words not in the vocabulary → the vocabulary's words one edit away."""
         out: dict[str, list[str]] = {}
-        for w in [w for w in ws if len(w) >= MIN_TYPO_LEN][:MAX_TYPO_WORDS]:
+        typed = [w for w in ws if len(w) >= MIN_TYPO_LEN and not any(c.isdigit() for c in w)]
+        for w in typed[:MAX_TYPO_WORDS]:
             if conn.execute("SELECT 1 FROM product_words WHERE word = ?", (w,)).fetchone():
                 continue
             cands = sorted(edits1(w))

@@ -49,7 +49,12 @@ def _product(conn: sqlite3.Connection, p: list[Any]) -> None:
             p,
         ).lastrowid
     conn.execute(_FTS_INSERT, (pid, name, brand, category, sku, barcode))
-    new_words = {w for field in (name, brand, category, sku, barcode) for w in words(field)}
+    new_words = {
+        w
+        for field in (name, brand, category, sku, barcode)
+        for w in words(field)
+        if not any(ch.isdigit() for ch in w)  # as at load: codes are not typo candidates
+    }
     conn.executemany(
         "INSERT OR IGNORE INTO product_words (word) VALUES (?)", [(w,) for w in new_words]
     )

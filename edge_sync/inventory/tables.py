@@ -132,14 +132,14 @@ def drop_set(conn: sqlite3.Connection, suffix: str) -> None:
         conn.execute(f"DROP TABLE IF EXISTS {name}{suffix}")
 
 
-def swap(conn: sqlite3.Connection, new: str, old: str) -> None:
-    """Rename the live set to ``<name><old>`` and ``<name><new>`` to the live names, in
-    the caller's transaction. ``legacy_alter_table`` keeps SQLite from rewriting other
+def swap(conn: sqlite3.Connection, new: str, old: str, names: tuple[str, ...] = NAMES) -> None:
+    """Rename the live ``names`` to ``<name><old>`` and ``<name><new>`` to the live names,
+    in the caller's transaction. ``legacy_alter_table`` keeps SQLite from rewriting other
     tables' views, triggers and foreign keys that name ``staff`` or ``products`` to the
     old set's names."""
     conn.execute("PRAGMA legacy_alter_table = ON")
     try:
-        for name in NAMES:
+        for name in names:
             conn.execute(f"ALTER TABLE {name} RENAME TO {name}{old}")
             conn.execute(f"ALTER TABLE {name}{new} RENAME TO {name}")
     finally:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edge_sync.inventory import load
+from edge_sync.inventory.sync import InventorySync
+
 from .feed import Central, device_view
 
 MARK = "SKU-00000"
@@ -78,16 +81,11 @@ def test_a_reader_in_another_process_never_sees_a_mix(
     reader = child(READER, str(db_path), str(stop))
     reader.wait_lines(1)
     skus = sorted(central.model.stock)
-    rng = central.rng
-    for k in range(80):
-        moves = [(rng.choice(skus[1:]), rng.choice(skus[1:])) for _ in range(20)]
-        payload = central.change(_markers(central.version + 1, moves, central))
-        if k % 4 == 3:  # lost: the next manifest makes the device swap in a snapshot
-            sync.offer(sync.manifest_topic, central.manifest())
-        else:
-            sync.offer(sync.delta_topic, payload)
-        sync.step()
-        assert sync.version == central.version
+    saved = load.PATCH_MIN, load.PATCH_MAX_SHARE
+    try:
+        _writes(sync, central, skus, saved)
+    finally:
+        load.PATCH_MIN, load.PATCH_MAX_SHARE = saved
     stop.write_text("")
     lines = reader.finish(timeout=60)
     assert lines[-1].startswith("ok"), lines[-3:]
@@ -96,3 +94,20 @@ def test_a_reader_in_another_process_never_sees_a_mix(
     assert server.fetches >= 20  # the snapshot swaps happened while it read
     version, view = device_view(db_path)
     assert view.pop("fts_count_ok") and view == central.views[version]
+
+
+def _writes(
+    sync: InventorySync, central: Central, skus: list[str], patch: tuple[int, float]
+) -> None:
+    rng = central.rng
+    for k in range(80):
+        moves = [(rng.choice(skus[1:]), rng.choice(skus[1:])) for _ in range(20)]
+        payload = central.change(_markers(central.version + 1, moves, central))
+        if k % 4 == 3:  # lost: the next manifest makes the device swap in a snapshot
+            # every other one with a new FTS index, else the live one patched in the swap
+            load.PATCH_MIN, load.PATCH_MAX_SHARE = (-1, 0.0) if k % 8 == 3 else patch
+            sync.offer(sync.manifest_topic, central.manifest())
+        else:
+            sync.offer(sync.delta_topic, payload)
+        sync.step()
+        assert sync.version == central.version

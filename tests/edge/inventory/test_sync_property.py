@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge_sync.config import CentralSettings
+from edge_sync.inventory import load
 from edge_sync.inventory.sync import InventorySync
 
 from .feed import STORE, Central, SnapshotServer, device_view
@@ -38,10 +39,25 @@ def _check(sync: InventorySync, db: Path, central: Central) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(seed=st.integers(0, 10_000), plan=fates, steps_between=st.integers(1, 4))
+@given(
+    seed=st.integers(0, 10_000),
+    plan=fates,
+    steps_between=st.integers(1, 4),
+    rebuild=st.booleans(),  # every snapshot builds a new FTS index, or patches the live one
+)
 def test_deltas_stay_consistent_with_central(
-    key_file: Path, seed: int, plan: list[tuple[str, bool]], steps_between: int
+    key_file: Path, seed: int, plan: list[tuple[str, bool]], steps_between: int, rebuild: bool
 ) -> None:
+    saved = load.PATCH_MIN, load.PATCH_MAX_SHARE
+    if rebuild:
+        load.PATCH_MIN, load.PATCH_MAX_SHARE = -1, 0.0
+    try:
+        _run(key_file, seed, plan, steps_between)
+    finally:
+        load.PATCH_MIN, load.PATCH_MAX_SHARE = saved
+
+
+def _run(key_file: Path, seed: int, plan: list[tuple[str, bool]], steps_between: int) -> None:
     central = Central(seed=seed)
     server = SnapshotServer(central)
     with tempfile.TemporaryDirectory() as tmp:
