@@ -1,4 +1,6 @@
-"""Benchmark of central's store data: importing a 100,000-row stock CSV.
+"""Benchmark of store data: central importing a 100,000-row stock CSV, and the device's
+search, snapshot swap and delta apply on a 100,000-SKU catalog (``_edge_store_data``,
+whose docstring says what each device figure is).
 
 * stock_import_rows_s_{backend}: rows/s of ``central import-stock``'s work on a
   100,000-row file (50 stores × 2,000 SKUs; decode, parse and check every cell, check
@@ -10,7 +12,7 @@
 * stock_reimport_rows_s_{backend}: the same file again with 10 % of the quantities
   changed (every row read and compared, 10,000 updated).
 
-``--quick`` uses 10,000 rows. PostgreSQL runs when ``OMK_BENCH_POSTGRES_URL`` (or
+``--quick`` uses 10,000 rows (and a 2,000-SKU catalog on the device). PostgreSQL runs when ``OMK_BENCH_POSTGRES_URL`` (or
 ``OMK_TEST_POSTGRES_URL``) names a server.
 """
 
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import Engine, text
 
+from benchmarks import _edge_store_data
 from benchmarks._common import median, quick, result
 from central_api.domain.inventory.fields import check_digit
 from central_api.imports import catalog, stock, stores
@@ -142,6 +145,7 @@ def main() -> int:
         sqlite_engine(Path(tmp)) as engine,
     ):
         bench("sqlite", engine, STORES, n_skus, rounds)
+    _edge_store_data.main(2000 if small else 100_000, rounds)
     url = os.environ.get("OMK_BENCH_POSTGRES_URL") or os.environ.get("OMK_TEST_POSTGRES_URL")
     if not url:
         print("PostgreSQL: no OMK_BENCH_POSTGRES_URL or OMK_TEST_POSTGRES_URL, skipped")

@@ -17,6 +17,8 @@ from typing import Any
 from .campaign_cache import CampaignCache, ListState
 from .codes import CodeStore
 from .config import DeviceConfig
+from .inventory.availability import Availability
+from .inventory.tables import STATUS_KEY as STATE_INVENTORY
 from .outbox import Enqueued, Outbox
 from .protocol import Event, parse_ts
 from .protocol.campaign_list import CampaignEntry
@@ -41,6 +43,15 @@ class EdgeClient:
         self.outbox = outbox
         self._codes: CodeStore | None = None
         self._campaigns: CampaignCache | None = None
+        self._availability: Availability | None = None
+
+    @property
+    def availability(self) -> Availability:
+        """Store data: ``search(query)``, ``product(sku)``, ``data_age()`` (read-only; the
+        sync daemon keeps it current)."""
+        if self._availability is None:
+            self._availability = Availability(self.outbox.path)
+        return self._availability
 
     @property
     def codes(self) -> CodeStore:
@@ -150,6 +161,8 @@ class EdgeClient:
             "evicted_total": st.evicted_total,
             "evicted_by_type": st.evicted_by_type,
             "db_recovered": self.outbox.get_state("db_recovered"),
+            # store data as the daemon last reported it: version, as_of, last_error, …
+            "inventory": self.outbox.get_state(STATE_INVENTORY),
         }
 
     def close(self) -> None:
@@ -157,6 +170,8 @@ class EdgeClient:
             self._codes.close()
         if self._campaigns is not None:
             self._campaigns.close()
+        if self._availability is not None:
+            self._availability.close()
         self.outbox.close()
 
     def __enter__(self) -> EdgeClient:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .protocol.schemas import Ident
 from .protocol.settings import BrokerSettings, StrictModel, load_config
@@ -51,12 +52,64 @@ class ClockSettings(StrictModel):
     source: str = Field(default="kernel", pattern="^(kernel|assume_synced|assume_unsynced)$")
 
 
+class CentralSettings(StrictModel):
+    """``[central]``: central's HTTP API, where the device fetches its store's snapshot."""
+
+    #: ``https://central.example:8443`` (a path prefix is kept); none: no snapshots
+    url: str | None = None
+    #: file holding the device's API key (``omk_<key id>_<secret>``, role ``device``)
+    key_file: str | None = None
+    timeout_s: float = Field(default=60.0, gt=0)
+    #: after a failed fetch, wait this long, doubling up to retry_max_s
+    retry_min_s: float = Field(default=2.0, gt=0)
+    retry_max_s: float = Field(default=300.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            parts = urlsplit(v)
+            parts.port  # noqa: B018 - raises for a port that is not a number
+        except ValueError as err:
+            raise ValueError(f"not a URL ({err})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be http(s)://host[:port][/prefix], e.g. https://central:8443")
+        if parts.query or parts.fragment:
+            raise ValueError("must have no ?query or #fragment")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _key(self) -> CentralSettings:
+        if self.url and not self.key_file:
+            raise ValueError("central.key_file is needed with central.url (the device's API key)")
+        if self.retry_max_s < self.retry_min_s:
+            raise ValueError("retry_max_s must be >= retry_min_s")
+        return self
+
+    def api_key(self) -> str:
+        """The key from ``key_file``; ``ValueError`` saying what is wrong with the file."""
+        if not self.key_file:
+            raise ValueError("central.key_file is not set")
+        try:
+            key = Path(self.key_file).read_text().strip()
+        except OSError as err:
+            raise ValueError(f"central.key_file {self.key_file}: {err.strerror}") from None
+        if not key.startswith("omk_") or any(ch.isspace() for ch in key):
+            raise ValueError(
+                f"central.key_file {self.key_file}: not an API key (expected omk_<key id>_<secret>)"
+            )
+        return key
+
+
 class DeviceConfig(StrictModel):
     device: DeviceSection
     broker: BrokerSettings = BrokerSettings()
     outbox: OutboxSettings = OutboxSettings()
     sync: SyncSettings = SyncSettings()
     clock: ClockSettings = ClockSettings()
+    central: CentralSettings = CentralSettings()
     #: bumped by central when it pushes a new desired config
     config_version: int = Field(default=0, ge=0)
 

@@ -24,9 +24,11 @@ import logging
 import queue
 import shutil
 import signal
+import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,11 +38,15 @@ from pydantic import ValidationError
 from . import clock
 from .config import DeviceConfig
 from .downlink import Downlink
+from .inventory.load import Hook
+from .inventory.sync import InventorySync
 from .nudge import NudgeListener
 from .outbox import Outbox
+from .pickups.orders import replace_from_snapshot
 from .protocol import Ack, Heartbeat, Status, dumps, topics, utcnow
 from .protocol.envelope import MAX_HEARTBEAT_S
 from .protocol.link import LinkOptions, MqttLink, NotConnected, Publication
+from .protocol.store_data import Snapshot
 from .version import VERSION
 
 log = logging.getLogger(__name__)
@@ -65,8 +71,12 @@ class _Round:
     inflight: dict[str, _Inflight] = field(default_factory=dict)
 
 
+def _snapshot_pickups(conn: sqlite3.Connection, snapshot: Snapshot) -> None:
+    replace_from_snapshot(conn, snapshot)
+
+
 class SyncDaemon:
-    def __init__(self, cfg: DeviceConfig) -> None:
+    def __init__(self, cfg: DeviceConfig, inventory_hooks: Sequence[Hook] = ()) -> None:
         self.cfg = cfg
         d = cfg.device
         self.store_id, self.device_id = d.store_id, d.id
@@ -76,6 +86,10 @@ class SyncDaemon:
         self.started = time.monotonic()
         self._acks: queue.Queue[bytes] = queue.Queue()
         self.downlink = Downlink(self.store_id, cfg.db_path)
+        # store data: its own thread, so HTTP fetches never hold up MQTT or the send loop;
+        # a snapshot's pickups due go into the pickup orders in the same swap transaction
+        hooks = (_snapshot_pickups, *inventory_hooks)
+        self.inventory = InventorySync.from_config(cfg, hooks)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._round = _Round()
@@ -101,6 +115,7 @@ class SyncDaemon:
                 subscriptions=[
                     (topics.ack(self.store_id, self.device_id), 1),
                     *self.downlink.subscriptions(),
+                    *self.inventory.subscriptions(),
                 ],
             ),
             on_message=self._on_message,
@@ -118,6 +133,7 @@ class SyncDaemon:
             signal.signal(signal.SIGINT, lambda *_: self.stop())
         if self.outbox.recovery is not None:
             log.warning("edge.db was corrupt and has been salvaged: %s", self.outbox.recovery)
+        self.inventory.start()
         self.link.start()
         self._nudges.start()
         poll = self.cfg.sync.poll_interval_ms / 1000
@@ -156,6 +172,7 @@ class SyncDaemon:
             ]
         )
         self._set_state("link_state", "stopped")
+        self.inventory.stop()
         self.downlink.close()
         self.outbox.close()
 
@@ -227,6 +244,8 @@ class SyncDaemon:
     # -- acks ------------------------------------------------------------------------
 
     def _on_message(self, msg: MQTTMessage) -> None:
+        if self.inventory.offer(msg.topic, msg.payload):
+            return
         if not self.downlink.offer(msg.topic, msg.payload):
             self._acks.put(msg.payload)
         self._wake.set()

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from .errors import DatabaseTooNew
+from .inventory.tables import create_set, create_state
 
 
 def now_us() -> int:
@@ -142,6 +143,16 @@ def _m3_campaigns(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+def _m4_inventory(conn: sqlite3.Connection) -> None:
+    """The store's catalog, stock, nearby stores and staff as central last sent them
+    (``edge_sync.inventory``): the state row, and an empty first set of cache tables so
+    readers (the kiosk, the pickups logic reading ``staff``) find them before the first
+    snapshot. Every snapshot rebuilds the cache tables whole; only the state row is
+    permanent."""
+    create_state(conn)
+    create_set(conn, "", 0)
+
+
 def _m5_pickups(conn: sqlite3.Connection) -> None:
     """Click-and-collect at the store (``edge_sync.pickups``): the orders central pushed
     (the highest revision of each), with the local handover kept apart from central's
@@ -194,6 +205,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_outbox,
     _m2_codes,
     _m3_campaigns,
+    _m4_inventory,
     _m5_pickups,
 ]
 

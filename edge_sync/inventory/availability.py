@@ -1,0 +1,247 @@
+"""The kiosk's read-only view of store data: search, and a product's availability.
+
+Reads only edge.db (the sync daemon keeps it current); each call is one read
+transaction, so a search or a product page never mixes data from before and after a
+delta or a snapshot swap.
+
+* ``search(query)``: by name, brand, category, SKU or barcode with FTS5; every word
+  also matches as a prefix ("gard" finds "Garden"); when nothing matches, words one
+  typo away from the vocabulary are tried ("hammr" finds "hammer"). An exact SKU comes
+  first.
+* ``product(sku)``: the product, its stock here (in stock / low / out, the number only
+  where the store shows exact stock), the nearby stores that list it, nearest first,
+  each with its stock and as-of time, and how old the data is.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from ..db import open_edge_db
+from ..protocol.ids import parse_ts, utcnow
+from . import tables
+from .text import MAX_TYPO_WORDS, MIN_TYPO_LEN, edits1, match_query, words
+
+StockState = Literal["in_stock", "low", "out"]
+_PRODUCT_COLS = ("sku", "barcode", "name", "brand", "category", "price_minor", "currency", "image")
+
+
+def stock_state(quantity: int, low_threshold: int) -> StockState:
+    """``out`` at 0, ``low`` from 1 up to the threshold, ``in_stock`` above it."""
+    if quantity <= 0:
+        return "out"
+    return "low" if quantity <= low_threshold else "in_stock"
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    sku: str
+    barcode: str
+    name: str
+    brand: str
+    category: str
+    price_minor: int
+    currency: str
+    image: str
+
+
+@dataclass(frozen=True, slots=True)
+class StockHere:
+    state: StockState
+    #: the number on the shelf, only where the store shows exact stock
+    quantity: int | None
+    #: False: the store does not list this SKU at all
+    listed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyStock:
+    store_id: str
+    name: str
+    address: str
+    distance_km: float
+    state: StockState
+    quantity: int | None
+    #: when that store's stock was counted (central's figure), and how long ago
+    stock_as_of: str | None
+    age_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DataAge:
+    """How old what the kiosk shows is."""
+
+    version: int | None
+    built_at: str | None  # central built the snapshot the device loaded
+    loaded_at: str | None  # the device loaded it
+    delta_at: str | None  # the device applied the last delta since
+    stock_as_of: str | None  # the store's stock was counted then (central's figure)
+    age_s: float | None  # seconds since stock_as_of (or built_at)
+
+
+@dataclass(frozen=True, slots=True)
+class ProductAvailability:
+    product: Product
+    here: StockHere
+    nearby: list[NearbyStock]
+    data: DataAge
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    product: Product
+    here: StockHere
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    hits: list[SearchHit]
+    #: query word → the words searched instead (typo tolerance); empty when none
+    corrected: dict[str, list[str]]
+
+
+def _age(ts: str | None) -> float | None:
+    if not ts:
+        return None
+    try:
+        return max(0.0, (utcnow() - parse_ts(ts)).total_seconds())
+    except ValueError:
+        return None
+
+
+class Availability:
+    def __init__(self, db_path: str | Path) -> None:
+        self._conn, _ = open_edge_db(db_path)
+        self._lock = threading.Lock()
+        # By hand, not sqlite-utils' search_sql: that finds the index by its content
+        # table, and while a snapshot loads a second index names "products" too.
+        self._search_sql = (
+            f"SELECT p.id, {', '.join('p.' + c for c in _PRODUCT_COLS)} FROM products_fts f "
+            "JOIN products p ON p.id = f.rowid WHERE products_fts MATCH :query "
+            "ORDER BY f.rank LIMIT :limit"
+        )
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
+
+    # -- what is stored ----------------------------------------------------------------------
+
+    def _state(self, conn: sqlite3.Connection) -> tuple[DataAge, dict[str, Any]]:
+        row = conn.execute(
+            f"SELECT version, built_at, loaded_at, delta_at, store FROM {tables.STATE}"
+        ).fetchone()
+        store = json.loads(row[4]) if row[4] else {}
+        as_of = store.get("stock_as_of")
+        return DataAge(row[0], row[1], row[2], row[3], as_of, _age(as_of or row[1])), store
+
+    def data_age(self) -> DataAge:
+        with self._read() as conn:
+            return self._state(conn)[0]
+
+    def _here(self, conn: sqlite3.Connection, sku: str, exact: bool) -> StockHere:
+        row = conn.execute(
+            "SELECT quantity, low_threshold FROM stock_here WHERE sku = ?", (sku,)
+        ).fetchone()
+        if row is None:
+            return StockHere("out", 0 if exact else None, False)
+        return StockHere(stock_state(row[0], row[1]), row[0] if exact else None, True)
+
+    # -- product page ------------------------------------------------------------------------
+
+    def product(self, sku: str) -> ProductAvailability | None:
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {', '.join(_PRODUCT_COLS)} FROM products WHERE sku = ?", (sku,)
+            ).fetchone()
+            if row is None:
+                return None
+            data, store = self._state(conn)
+            here = self._here(conn, sku, bool(store.get("show_exact_stock")))
+            nearby = [
+                NearbyStock(
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    stock_state(r[4], r[5]),
+                    r[4] if r[6] else None,
+                    r[7],
+                    _age(r[7]),
+                )
+                for r in conn.execute(
+                    "SELECT s.store_id, s.name, s.address, s.distance_km, n.quantity, "
+                    "n.low_threshold, s.show_exact_stock, s.stock_as_of "
+                    "FROM nearby_stock n JOIN nearby_stores s ON s.store_id = n.store_id "
+                    "WHERE n.sku = ? ORDER BY s.distance_km, s.store_id",
+                    (sku,),
+                )
+            ]
+            return ProductAvailability(Product(*row), here, nearby, data)
+
+    # -- search ------------------------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 20) -> SearchResult:
+        limit = max(1, min(int(limit), 200))
+        ws = words(query)[:16]
+        if not ws:
+            return SearchResult([], {})
+        with self._read() as conn:
+            exact = bool(self._state(conn)[1].get("show_exact_stock"))
+            found: dict[int, tuple[Any, ...]] = {}
+            row = conn.execute(
+                f"SELECT id, {', '.join(_PRODUCT_COLS)} FROM products WHERE sku = ?",
+                (query.strip(),),
+            ).fetchone()
+            if row is not None:
+                found[row[0]] = row
+            corrected: dict[str, list[str]] = {}
+            rows = self._match(conn, match_query(ws), limit)
+            if not rows and not found:
+                corrected = self._typos(conn, ws)
+                if corrected:
+                    rows = self._match(conn, match_query(ws, alternatives=corrected), limit)
+            for r in rows:
+                found.setdefault(r[0], r)
+            hits = [
+                SearchHit(Product(*r[1:]), self._here(conn, r[1], exact))
+                for r in list(found.values())[:limit]
+            ]
+            return SearchResult(hits, corrected)
+
+    def _match(self, conn: sqlite3.Connection, expr: str, limit: int) -> list[tuple[Any, ...]]:
+        return conn.execute(self._search_sql, {"query": expr, "limit": limit}).fetchall()
+
+    def _typos(self, conn: sqlite3.Connection, ws: list[str]) -> dict[str, list[str]]:
+        """Query words not in the vocabulary → the vocabulary's words one edit away."""
+        out: dict[str, list[str]] = {}
+        typed = [w for w in ws if len(w) >= MIN_TYPO_LEN and not any(c.isdigit() for c in w)]
+        for w in typed[:MAX_TYPO_WORDS]:
+            if conn.execute("SELECT 1 FROM product_words WHERE word = ?", (w,)).fetchone():
+                continue
+            cands = sorted(edits1(w))
+            hits: list[str] = []
+            for i in range(0, len(cands), 900):
+                part = cands[i : i + 900]
+                hits += [r[0] for r in conn.execute(
+                    f"SELECT word FROM product_words WHERE word IN ({', '.join('?' * len(part))})",
+                    part,
+                )]  # fmt: skip
+            if hits:
+                out[w] = sorted(hits)[:8]
+        return out
+
+    def close(self) -> None:
+        self._conn.close()
