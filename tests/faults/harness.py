@@ -60,22 +60,33 @@ class Spine:
     # -- configs -------------------------------------------------------------------
 
     def write_configs(self) -> None:
-        sync = {"ack_timeout_s": 2.0, "ack_timeout_max_s": 4.0, "heartbeat_s": 1.0, **self.sync}
-        sync_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in sync.items())
-        outbox_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in self.outbox.items())
-        self.device_cfg.write_text(
-            f'[device]\nid = "{self.device}"\nstore_id = "{self.store}"\n'
-            f'data_dir = "{self.tmp / self.device}"\n'
-            f'[broker]\nurl = "{self.broker.url}"\nreconnect_min_s = 0.1\nreconnect_max_s = 1.0\n'
-            f"[sync]\n{sync_lines}\n[outbox]\n{outbox_lines}\n"
-            f'[clock]\nsource = "assume_synced"\n'
-        )
+        self.device_cfg.write_text(self.device_toml(self.device))
         self.central_cfg.write_text(
             f'[database]\nurl = "{self.db_url}"\n'
             f'[broker]\nurl = "{self.broker.url}"\nreconnect_min_s = 0.1\nreconnect_max_s = 1.0\n'
             f'[ingest]\nclient_id = "central-{self.tmp.name[-12:]}"\n'
             f"[api]\nport = {self.api_port}\n"
             f'[tokens]\nkey_dir = "{self.key_dir}"\npublish_interval_s = 0.2\n'
+        )
+
+    def device_toml(self, device: str, central_key_file: Path | None = None) -> str:
+        """A device config of this spine's store; with ``central_key_file``, the device
+        also fetches its store's snapshot from this spine's central."""
+        sync = {"ack_timeout_s": 2.0, "ack_timeout_max_s": 4.0, "heartbeat_s": 1.0, **self.sync}
+        sync_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in sync.items())
+        outbox_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in self.outbox.items())
+        central = (
+            f'[central]\nurl = "http://127.0.0.1:{self.api_port}"\n'
+            f'key_file = "{central_key_file}"\nretry_min_s = 0.2\nretry_max_s = 1.0\n'
+            if central_key_file
+            else ""
+        )
+        return (
+            f'[device]\nid = "{device}"\nstore_id = "{self.store}"\n'
+            f'data_dir = "{self.tmp / device}"\n'
+            f'[broker]\nurl = "{self.broker.url}"\nreconnect_min_s = 0.1\nreconnect_max_s = 1.0\n'
+            f"[sync]\n{sync_lines}\n[outbox]\n{outbox_lines}\n"
+            f'[clock]\nsource = "assume_synced"\n{central}'
         )
 
     @property
