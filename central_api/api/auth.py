@@ -29,6 +29,8 @@ from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from edge_sync.protocol.ids import IDENT_PATTERN
+
 from .allow import documented_paths
 from .errors import ApiError, error_response, problem_type
 from .keys import DEVICE, ROLES, KeyRejected, Role, verify_key
@@ -184,7 +186,9 @@ def require_store(*roles: Role) -> Callable[..., Principal]:
 
     def dependency(
         principal: Annotated[Principal, Depends(authenticate)],
-        store_id: Annotated[str, Path()],
+        # the same pattern as the routes' own store ids, so the documented parameter
+        # (FastAPI shows one of the two) says what the route accepts
+        store_id: Annotated[str, Path(pattern=IDENT_PATTERN)],
     ) -> Principal:
         _check_role(principal, allowed)
         _check_store(principal, store_id)

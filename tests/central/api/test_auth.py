@@ -81,7 +81,7 @@ ROUTES = [
           {"name": "Anna", "pin": "480215"}),
     Route("DELETE", "/api/v1/stores/{store_id}/staff/{staff_id}", ("admin",), 404),
     Route("GET", "/api/v1/stores/{store_id}/staff", ("admin",), 404),
-    Route("GET", "/api/v1/stores/{store_id}/snapshot", ("admin", "integration"), 404),
+    Route("GET", "/api/v1/stores/{store_id}/snapshot", ("admin", "integration", "device"), 404),
 ]  # fmt: skip
 
 #: routes whose auth matrix lives in another file
@@ -179,7 +179,12 @@ def test_route_rejects_every_bad_caller_and_admits_its_roles(
 
     for role in ROLES:
         r = call(client, engine, route, f"Bearer {keys.for_role(role)}")
-        if role in route.roles:
+        if role == "device" and role in route.roles:
+            # the test key is s001's, the path another store's (its own store's data:
+            # tests/central/feed/test_http.py)
+            assert_problem(r, 403, "forbidden", "device key of another store")
+            assert "this device key is for store s001" in r.json()["detail"]
+        elif role in route.roles:
             assert r.status_code == route.ok, f"{role}: {r.status_code} {r.text}"
             if route.ok == 204:
                 assert r.content == b""

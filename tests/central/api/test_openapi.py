@@ -36,7 +36,7 @@ def test_openapi_shows_the_bearer_scheme_roles_and_problem_responses(client: Tes
         op = doc["paths"][path][route.method.lower()]
         assert op["security"] == [{"apiKey": []}], path
         assert op["x-omk-roles"] == list(route.roles), path
-        assert f"Roles: {', '.join(route.roles)}." in op["description"]
+        assert f"Roles: {', '.join(route.roles)}" in op["description"]
         for code in ("401", "403", "500"):
             assert op["responses"][code]["content"] == PROBLEM, (path, code)
     assert "413" in doc["paths"]["/api/v1/keys"]["post"]["responses"]

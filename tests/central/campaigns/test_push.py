@@ -100,7 +100,9 @@ def test_create_update_end_reach_the_stores_and_no_other(engine, broker, api, pu
         s2 = probe(broker, "s2")
         try:
             assert ids(latest_with(s2, lambda d: True)) == ["cmp-w"]
-            assert s2.messages[0].retain
+            # retained (a live copy may come first when the publisher's round races the
+            # subscription on a loaded machine)
+            assert any(m.retain for m in s2.messages)
         finally:
             s2.close()
 
