@@ -16,7 +16,8 @@
     python main.py central staff set STORE STAFF_ID --name NAME | remove STORE STAFF_ID | list STORE
     python main.py edge --config FILE
     python main.py edge simulate --config FILE --count N [--rate R] [--seed S] [--key-dir DIR]
-                                 [--orders FILE]
+                                 [--orders FILE --staff ID --pin-file FILE] [--lookup QUERY]
+                                 [--report FILE]
     python main.py config validate FILE [--kind device|central]
     python main.py qr decode IMAGE...
     python main.py demo [--events N] [--devices D] [--keep-running]
@@ -142,7 +143,18 @@ def _parser() -> argparse.ArgumentParser:
         "--orders",
         metavar="FILE",
         help="JSON list of orders central made ready for this store ({order_id, items, "
-        "token_hash}): simulated pickups collect these, each once (without: no pickups)",
+        "token_hash, code}): the staff member hands these over at the device's pickup "
+        "desk, each once, by scanning their code (without: no pickups)",
+    )
+    sim.add_argument("--staff", metavar="ID", help="the staff member who hands orders over")
+    sim.add_argument(
+        "--pin-file", metavar="FILE", help="the staff member's PIN, on the file's first line"
+    )
+    sim.add_argument(
+        "--lookup", metavar="QUERY", help="after the traffic, search the store's data for this"
+    )
+    sim.add_argument(
+        "--report", metavar="FILE", help="write the desk's and the lookup's outcome as JSON"
     )
 
     config = sub.add_parser("config", help="configuration tools")
@@ -288,6 +300,10 @@ def _dispatch(args: argparse.Namespace) -> int:
                 args.seed,
                 key_dir=args.key_dir,
                 orders_file=args.orders,
+                staff_id=args.staff,
+                pin_file=args.pin_file,
+                lookup_query=args.lookup,
+                report_file=args.report,
             )
         if not args.config:
             print(

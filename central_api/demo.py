@@ -5,13 +5,21 @@ with what a marketer would look at: top profiles, the funnel, the webhooks that 
 Everything runs as separate processes, as in a store, so the demo exercises the same
 paths as production: kiosk API → outbox → MQTT → central → ack, and HTTP → central.
 The online traffic and the report are in ``demo_online`` and ``demo_report``; the
-store data (stores, catalog, stock), the device keys and the click-and-collect orders
-the kiosks hand over are in ``demo_store``.
+store data (stores, catalog, stock), the device keys, the staff PIN and the
+click-and-collect orders the kiosks hand over are in ``demo_store``.
+
+The edge daemons fetch their store's snapshot from central's API with their device
+keys. Half of each kiosk's orders are ready before the daemons start (they come with
+the snapshot), half after the devices are online (they come on the store's pickups
+topic), and a restock after that reaches the kiosks as a delta. The simulated staff
+member unlocks each kiosk's pickup desk with the PIN and hands the orders over by
+scanning their codes; the kiosk's search and product page show what arrived.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import random
 import shutil
@@ -27,12 +35,18 @@ import requests
 
 from .demo_hooks import HookReceiver
 from .demo_online import Api, send_online_traffic
-from .demo_report import how_to_section, marketer_report, traffic_section
+from .demo_report import how_to_section, kiosk_section, marketer_report, traffic_section
 from .demo_store import (
+    demo_pin,
     ensure_demo_device_key,
     import_demo_data,
     place_ready_orders,
+    product_name,
+    restock,
+    set_demo_staff,
+    snapshot_version,
     write_orders_file,
+    write_private,
 )
 
 MAIN = Path(importlib.util.find_spec("main").origin)  # type: ignore[union-attr, arg-type]
@@ -52,6 +66,10 @@ KIOSK_CUSTOMERS = 14
 #: the demo devices' store, and the click-and-collect orders waiting there per device
 DEMO_STORE = "s001"
 PICKUPS_PER_DEVICE = 8
+#: who hands the orders over at the demo store's kiosks (the PIN is new each run)
+DEMO_STAFF_ID, DEMO_STAFF_NAME = "demo-staff", "Demo Staff"
+#: the product the demo restocks (out of stock in s001) and the kiosk looks up
+LOOKUP_SKU, RESTOCK_TO = "GW-00001", 12
 
 
 def _wait(what: str, predicate: Callable[[], Any], timeout: float, procs: Procs) -> None:
@@ -117,12 +135,17 @@ def _keys(root: Path) -> dict[str, str]:
         engine.dispose()
 
 
-def _device_config(root: Path, device: str, mqtt_port: int) -> Path:
+def _device_config(root: Path, device: str, mqtt_port: int, api_port: int) -> Path:
+    """The device's config; ``[central]`` is where its daemon fetches the store's
+    snapshot, with the key ``_store_data`` writes (``retry_min_s``: a fetch refused
+    while central builds its first snapshot is tried again soon)."""
     cfg = root / f"{device}.toml"
     cfg.write_text(
         f'[device]\nid = "{device}"\nstore_id = "{DEMO_STORE}"\ndata_dir = "{root / device}"\n'
         f'[broker]\nurl = "mqtt://127.0.0.1:{mqtt_port}"\n[sync]\nheartbeat_s = 5.0\n'
         f'[clock]\nsource = "assume_synced"\n'
+        f'[central]\nurl = "http://127.0.0.1:{api_port}"\n'
+        f'key_file = "{root / device / "device.key"}"\nretry_min_s = 0.5\n'
     )
     return cfg
 
@@ -205,30 +228,73 @@ def run_demo(
         hook = admin.call("POST", "/api/v1/webhooks", json={"url": hooks.url})
         hooks.secret = hook["secret"]
 
-        configs = [_device_config(root, f"s001-k{i}", mqtt_port) for i in range(1, devices + 1)]
+        configs = [
+            _device_config(root, f"s001-k{i}", mqtt_port, api_port) for i in range(1, devices + 1)
+        ]
         print(_store_data(root, [cfg.stem for cfg in configs]))
         shop = Api(base, keys["integration"])
+        pin = demo_pin()
+        set_demo_staff(admin, DEMO_STORE, DEMO_STAFF_ID, DEMO_STAFF_NAME, pin)
+        write_private(root / "staff.pin", pin)
+        print(
+            f"staff PIN for the {DEMO_STORE} kiosks' pickup desk: {pin} "
+            f"({DEMO_STAFF_NAME}, staff id {DEMO_STAFF_ID}; central keeps only its hash)"
+        )
         skus = _demo_skus()
-        # real orders, made ready: each simulated kiosk hands over its own
+        # real orders, made ready: each simulated kiosk hands over its own; the first
+        # half reach the devices with the store's snapshot, the rest on the pickups topic
+        half = PICKUPS_PER_DEVICE // 2
         orders = {
-            cfg.stem: write_orders_file(
-                place_ready_orders(shop, DEMO_STORE, PICKUPS_PER_DEVICE, cfg.stem, skus),
-                root / f"{cfg.stem}-orders.json",
-            )
-            for cfg in configs
+            cfg.stem: place_ready_orders(shop, DEMO_STORE, half, cfg.stem, skus) for cfg in configs
         }
+        due = [o["order_id"] for made in orders.values() for o in made]
+        got: dict[str, int | None] = {}
+
+        def snapshot_ready() -> bool:
+            got["v"] = snapshot_version(shop, DEMO_STORE, DEMO_STAFF_ID, due)
+            return got["v"] is not None
+
+        _wait(f"central's {DEMO_STORE} snapshot with the staff and orders", snapshot_ready, 60,
+              procs)  # fmt: skip
         for cfg in configs:
             spawn(f"edge-{cfg.stem}", [*py, "edge", "--config", str(cfg)])
+
+        def online() -> bool:
+            devs = admin.call("GET", "/api/v1/stats")["devices"]
+            return sum(d["state"] == "online" for d in devs) == devices
+
+        _wait("the edge daemons to be online", online, 60, procs)
+        for cfg in configs:
+            orders[cfg.stem] += place_ready_orders(
+                shop, DEMO_STORE, PICKUPS_PER_DEVICE - half, cfg.stem, skus, first=half
+            )
+        before, after = restock(shop, DEMO_STORE, LOOKUP_SKU, RESTOCK_TO)
+        print(
+            f"edge daemons online; each fetches {DEMO_STORE}'s snapshot (version {got['v']}: "
+            f"catalog, stock, nearby stores, staff, {len(due)} orders due) from {base} with "
+            f"its device key; then {len(due)} more orders are made ready (to the kiosks on "
+            f"the pickups topic) and {LOOKUP_SKU} is restocked {before} → {after} (a delta)"
+        )
         sims = [
             spawn(f"simulate-{cfg.stem}", [*py, "edge", "simulate", "--config", str(cfg),
                                            "--count", str(events), "--seed", str(n),
                                            "--key-dir", str(root / "keys"),
-                                           "--orders", str(orders[cfg.stem])])
+                                           "--orders", str(write_orders_file(
+                                               orders[cfg.stem], root / f"{cfg.stem}-orders.json")),
+                                           "--staff", DEMO_STAFF_ID,
+                                           "--pin-file", str(root / "staff.pin"),
+                                           "--report", str(root / f"{cfg.stem}-report.json"),
+                                           *(["--lookup", product_name(LOOKUP_SKU)] if n == 0
+                                             else [])])
             for n, cfg in enumerate(configs)
         ]  # fmt: skip
         for p in sims:
             if p.wait(timeout=300) != 0:
                 raise RuntimeError(f"a simulator failed; see {root / 'logs'}")
+        reports = [
+            json.loads((root / f"{cfg.stem}-report.json").read_text(encoding="utf-8"))
+            for cfg in configs
+        ]
         procs[:] = [(n, p) for n, p in procs if p not in sims]
         total = events * devices
         print(f"kiosks enqueued {total} events; waiting for central to store them …")
@@ -244,6 +310,7 @@ def run_demo(
 
         _wait(f"{total} events at central", stored, 120, procs)
         print(_pickups_line(shop, len(configs) * PICKUPS_PER_DEVICE))
+        print("\n".join(kiosk_section(reports, DEMO_STAFF_ID)) + "\n")
         kiosk_profiles = sorted(p["id"] for p in marketer.all_pages("/api/v1/profiles"))
         chosen = sorted(random.Random(3).sample(kiosk_profiles,
                                                 min(KIOSK_CUSTOMERS, len(kiosk_profiles))))  # fmt: skip

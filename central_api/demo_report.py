@@ -194,3 +194,77 @@ def marketer_report(
         webhooks_section(deliveries, received, hook_url, thresholds_text(rules["text"])),
     ]
     return "\n\n".join("\n".join(p) for p in parts) + "\n"
+
+
+def _age_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "age unknown"
+    if seconds < 120:
+        return f"{seconds:.0f} s old"
+    return f"{seconds / 60:.0f} min old" if seconds < 7200 else f"{seconds / 3600:.1f} h old"
+
+
+def _stock_text(state: str, quantity: int | None) -> str:
+    words = state.replace("_", " ")
+    return words if quantity is None else f"{words}, {quantity}"
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def kiosk_section(reports: Sequence[Mapping[str, Any]], staff_id: str) -> list[str]:
+    """What the simulated kiosks' own flows reported (``edge simulate --report``): the
+    pickup desk at each, the second scan of a handed-over code, and the availability
+    lookup, read from the device's copy of the store data."""
+    lines = [f"pickup desk at the kiosks ({staff_id} unlocked with the PIN, scanned each code):"]
+    for r in reports:
+        lines.append(
+            f"  {r['device_id']}: {_n(len(r.get('handed_over', [])), 'order')} handed over, "
+            f"{_n(r.get('refused', 0), 'handover')} refused"
+        )
+    for r in reports:
+        again = r.get("second_scan")
+        if again:
+            lines.append(
+                f"  a second scan of {again['order_id']}'s code at {r['device_id']}: refused "
+                f"({again['refusal']}): {again['message']}"
+            )
+            break
+    found = next((r["lookup"] for r in reports if r.get("lookup")), None)
+    if found is None:
+        return lines
+    device = next(r["device_id"] for r in reports if r.get("lookup"))
+    sync = found.get("sync") or {}
+    applied = sync.get("applied") or {}
+    lines += [
+        "",
+        f"store data at the kiosk ({device}, through its availability API):",
+        f"  version {sync.get('version')} (central's latest {sync.get('central_version')}): "
+        f"{_n(applied.get('snapshot', 0), 'snapshot')} loaded, "
+        f"{_n(applied.get('delta', 0), 'delta')} applied",
+        f"  search {found['query']!r}: {_n(len(found['hits']), 'hit')}: "
+        + ", ".join(f"{h['sku']} {h['name']} ({_stock_text(h['here'], h['quantity'])})"
+                    for h in found["hits"][:3])
+        + (" …" if len(found["hits"]) > 3 else ""),
+    ]  # fmt: skip
+    page = found.get("product")
+    if page is None:
+        return lines
+    data = page["data"]
+    lines.append(
+        f"  {page['sku']} {page['name']} ({page['brand']}, {page['price']}): here "
+        f"{_stock_text(page['here']['state'], page['here']['quantity'])}; data "
+        f"{_age_text(data['age_s'])} (stock as of {data['stock_as_of'] or data['built_at']}, "
+        f"last delta {data['delta_at'] or 'none'})"
+    )
+    rows = [
+        [n["store_id"], n["name"], f"{n['distance_km']:.1f} km",
+         _stock_text(n["state"], n["quantity"]), n["stock_as_of"] or "-"]
+        for n in page["nearby"]
+    ]  # fmt: skip
+    if rows:
+        lines.append("  nearby:")
+        lines += ["  " + ln for ln in table(["STORE", "NAME", "DISTANCE", "STOCK", "AS OF"],
+                                            rows, {2})]  # fmt: skip
+    return lines

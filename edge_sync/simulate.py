@@ -10,11 +10,17 @@ demo's and the tests' central on the same machine), so central accepts the links
 make. Without a key the simulated shoppers' codes are not ones this retailer issued,
 and the kiosk records them as unknown.
 
-Pickups are of real orders too: ``--orders FILE`` names orders central has made ready
-for this store (``[{"order_id", "items", "token_hash"}, …]``, as the demo writes it),
-and each is handed over once. Without the file, or once its orders are all collected,
-a session has no pickup: a confirmation of an order central never made would only be
-an ``unknown_order`` conflict for staff.
+Pickups are of real orders too, handed over as staff do it at the device: ``--orders
+FILE`` names orders central has made ready for this store (``[{"order_id", "items",
+"token_hash", "code"}, …]``, as the demo writes it, ``code`` being the pickup code's
+text), and a staff member (``--staff ID``, the PIN in ``--pin-file``) unlocks the desk,
+waits until the device has the order, scans its code and confirms (``simulate_desk``):
+``pickup.confirmed`` is the desk's own, each order's once. Without the file, or once its
+orders are all collected, a session has no pickup.
+
+After the traffic the simulator scans one handed-over code again (the desk refuses it,
+saying when and by whom), and with ``--lookup QUERY`` searches the store's data as a
+shopper would; ``--report FILE`` keeps all of that as JSON (the demo prints it).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -31,7 +38,9 @@ from typing import Any
 
 from .client import EdgeClient
 from .config import DeviceConfig
+from .pickups import PickupRefused, UnlockRefused
 from .protocol.tokens import Kind, Signer, Token
+from .simulate_desk import DEFAULT_WAIT_S, DeskNotReady, SimStaff, SimulatedDesk, lookup
 
 QUERIES = [
     "rain jacket",
@@ -77,6 +86,9 @@ class SimCodes:
 
 
 Step = tuple[str, dict[str, Any], int]  # type, data, version
+#: a step the pickup desk carries out ({"action": "confirm"|"refuse", "order": …}): the
+#: desk stores the event (pickup.confirmed / pickup.refused) itself
+DESK = "desk"
 
 
 class PickupOrders:
@@ -142,12 +154,14 @@ def _linked_scan(rng: random.Random, codes: SimCodes | None) -> Iterator[Step]:
 
 def session_events(
     rng: random.Random,
-    staff_id: str,
+    staff_id: str = "staff-1",
     codes: SimCodes | None = None,
     orders: PickupOrders | None = None,
 ) -> Iterator[Step]:
-    """One shopper's session as (type, data, version), in the order a kiosk makes them."""
-    for type_, data in _session_v1(rng, staff_id, orders):
+    """One shopper's session as (type, data, version), in the order a kiosk makes them;
+    a pickup is a ``DESK`` step. (``staff_id`` is not used: the staff member at the desk
+    is ``run_simulation``'s; kept for callers.)"""
+    for type_, data in _session_v1(rng, orders):
         if type_ == "qr.link":
             yield from _linked_scan(rng, codes)
         else:
@@ -155,7 +169,7 @@ def session_events(
 
 
 def _pickup(
-    rng: random.Random, staff_id: str, orders: PickupOrders | None
+    rng: random.Random, orders: PickupOrders | None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """A customer collects one of the orders central made ready here (9 in 10 are
     handed over; the rest refused, and the order stays for a later session)."""
@@ -163,23 +177,14 @@ def _pickup(
     order = orders.take() if orders is not None else None
     if order is None:
         return
-    if handed_over:
-        data = {"order_id": order["order_id"], "staff_id": staff_id,
-                "items": int(order.get("items") or 1), "method": "qr"}  # fmt: skip
-        if order.get("token_hash"):
-            data["token_hash"] = order["token_hash"]
-        yield "pickup.confirmed", data
-    else:
+    if not handed_over:
         assert orders is not None
         orders.put_back(order)
-        yield (
-            "pickup.refused",
-            {"order_id": order["order_id"], "staff_id": staff_id, "reason": "not_ready"},
-        )
+    yield DESK, {"action": "confirm" if handed_over else "refuse", "order": order}
 
 
 def _session_v1(
-    rng: random.Random, staff_id: str, orders: PickupOrders | None = None
+    rng: random.Random, orders: PickupOrders | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "session.started", {"trigger": rng.choice(["touch", "touch", "qr_scan"]), "locale": "en"}
     screens = 1
@@ -215,7 +220,7 @@ def _session_v1(
             {"valid": False, "reason": rng.choice(["malformed", "expired", "bad_signature"])},
         )
     elif roll < 0.5:
-        yield from _pickup(rng, staff_id, orders)
+        yield from _pickup(rng, orders)
     if rng.random() < 0.1:
         yield (
             "consent.recorded",
@@ -256,14 +261,32 @@ def run_simulation(
     seed: int | None = None,
     key_dir: str | None = None,
     orders_file: str | None = None,
+    *,
+    staff_id: str | None = None,
+    pin_file: str | None = None,
+    lookup_query: str | None = None,
+    report_file: str | None = None,
+    wait_s: float = DEFAULT_WAIT_S,
 ) -> int:
     rng = random.Random(seed)
-    orders = PickupOrders.from_file(orders_file) if orders_file else None
+    try:
+        orders = PickupOrders.from_file(orders_file) if orders_file else None
+        if orders is not None and not (staff_id and pin_file):
+            raise ValueError(
+                "--orders needs --staff ID and --pin-file FILE: the simulated staff member "
+                "unlocks the pickup desk with that PIN to hand the orders over"
+            )
+        staff = SimStaff.from_pin_file(staff_id, pin_file) if staff_id and pin_file else None
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     codes = None
     if key_dir is not None:
         codes = SimCodes.from_key_dir(key_dir, date.today() - timedelta(days=30))
     client = EdgeClient.from_config(cfg)
+    desk = SimulatedDesk(client, staff, wait_s) if staff is not None else None
     by_type: Counter[str] = Counter()
+    report: dict[str, Any] = {"device_id": cfg.device.id, "store_id": cfg.device.store_id}
     interval = 1.0 / rate if rate > 0 else 0.0
     started = time.monotonic()
     first = last = None
@@ -274,13 +297,54 @@ def run_simulation(
                 delay = started + i * interval - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            event = client.enqueue(type_, data, session_id, v=v)
+            if type_ == DESK:
+                assert desk is not None  # orders come only with a staff member
+                if data["action"] == "confirm":
+                    event = desk.hand_over(data["order"]).event
+                else:
+                    event = desk.refuse(data["order"])
+            else:
+                event = client.enqueue(type_, data, session_id, v=v)
             first = first or event.seq
             last = event.seq
-            by_type[type_] += 1
+            by_type[event.type] += 1
+        took = time.monotonic() - started
+        if desk is not None:
+            report["handed_over"] = list(desk.handed_over)
+            report["refused"] = desk.refused
+            report["second_scan"] = desk.scan_again()
+        if lookup_query:
+            report["lookup"] = lookup(client, lookup_query, wait_s)
+    except (DeskNotReady, PickupRefused, UnlockRefused) as err:
+        # the device's flow said no: what it said is what to look into (logs of its daemon)
+        print(f"error: the pickup desk on {cfg.device.id}: {err}", file=sys.stderr)
+        return 1
     finally:
+        if desk is not None:
+            desk.close()
         client.close()
-    took = time.monotonic() - started
     mix = ", ".join(f"{t} {n}" for t, n in sorted(by_type.items()))
     print(f"enqueued {sum(by_type.values())} events (seq {first}..{last}) in {took:.2f}s: {mix}")
+    _print_report(report)
+    report["enqueued"] = dict(by_type)
+    if report_file:
+        Path(report_file).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return 0
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    if "handed_over" in report:
+        print(
+            f"pickup desk: handed over {len(report['handed_over'])} (PIN unlock, code "
+            f"scanned, confirmed), refused {report['refused']}"
+        )
+    again = report.get("second_scan")
+    if again:
+        print(
+            f"second scan of {again['order_id']}: refused ({again['refusal']}): {again['message']}"
+        )
+    found = report.get("lookup")
+    if found:
+        print(f"search {found['query']!r}: " + ", ".join(
+            f"{h['sku']} {h['name']} ({h['here']})" for h in found["hits"]
+        ))  # fmt: skip

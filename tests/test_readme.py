@@ -37,6 +37,19 @@ def test_make_demo_runs_as_written():
     m = re.search(r"click-and-collect in s001: (\d+) orders made ready, (\d+) picked up "
                   r"at the kiosks, 0 conflicts \(none\)", out)  # fmt: skip
     assert m and 0 < int(m.group(2)) <= int(m.group(1)), out
+    # the staff PIN, and the handovers at the kiosks' pickup desks with it
+    assert re.search(r"staff PIN for the s001 kiosks' pickup desk: \d{6} ", out), out
+    handed = re.findall(r"^  s001-k\d: (\d+) orders? handed over", out, re.M)
+    assert len(handed) == 2 and sum(map(int, handed)) == int(m.group(2)), out
+    assert re.search(r"a second scan of o-\w+'s code at s001-k1: refused \(already_handed_over\)"
+                     r": Order o-\w+ was already handed over .* by Demo Staff \(demo-staff\)",
+                     out), out  # fmt: skip
+    # the device's copy of the store data: the snapshot, then the restock as a delta
+    assert "store data at the kiosk (s001-k1, through its availability API):" in out
+    assert re.search(r"1 snapshot loaded, [1-9]\d* deltas? applied", out), out
+    assert re.search(r"GW-00001 Gardena Spade \(Gardena, 13\.99 EUR\): here in stock, 12; "
+                     r"data \d+ s old", out), out  # fmt: skip
+    assert re.search(r"^    s00\d\s+Grünwerk .*\d+\.\d km", out, re.M), out
     # central stats: KIOSK, ONLINE and TOTAL columns that add up
     m = re.search(r"events stored\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)", out)
     assert m, out

@@ -11,9 +11,16 @@ from sqlalchemy import Engine, func, select
 
 from central_api.api.keys import revoke_key, verify_key
 from central_api.app import create_app
-from central_api.demo_store import ensure_demo_device_key, import_demo_data
+from central_api.demo_store import (
+    demo_pin,
+    ensure_demo_device_key,
+    import_demo_data,
+    product_name,
+    write_private,
+)
 from central_api.store.inventory_tables import products, stock, stores
 from edge_sync.protocol import utcnow
+from edge_sync.protocol.pins import check_pin
 
 
 def _counts(engine: Engine) -> tuple[int, int, int]:
@@ -51,3 +58,17 @@ def test_the_demo_device_key_is_kept_while_it_works(engine: Engine, tmp_path: Pa
     client = TestClient(create_app(engine))
     r = client.get("/api/v1/stores", headers={"Authorization": f"Bearer {fresh}"})
     assert r.status_code == 403  # a device key reads only its store's feed
+
+
+def test_the_demo_staff_pin_is_new_each_run_and_one_central_accepts(tmp_path: Path) -> None:
+    pins = {demo_pin() for _ in range(50)}
+    assert len(pins) > 45  # fresh ones, not a fixed PIN printed in every demo
+    for pin in pins:
+        assert len(pin) == 6 and check_pin(pin) == pin
+    path = tmp_path / "staff.pin"
+    write_private(path, pins.pop())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_looked_up_product_is_named_as_in_the_catalog() -> None:
+    assert product_name("GW-00001") == "Gardena Spade"
