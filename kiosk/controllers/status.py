@@ -111,6 +111,8 @@ class StatusController(Observable):
         inv = raw.get("inventory") or {}
         catalog = inv.get("version") if isinstance(inv, dict) else None
         try:
+            if catalog is None:  # the daemon has not reported yet: what is loaded here
+                catalog = self.client.availability.data_age().version
             keys = self.client.codes.issued_at()
             listed = self.client.campaign_list()
         except Exception:
