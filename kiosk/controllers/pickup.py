@@ -107,6 +107,8 @@ class PickupController(Observable):
         self.session.touch()
         if self.step is PickupStep.LOCKED:
             self.pin, self._message = "", None
+            if (left := self.lockout_left()) > 0:  # locked out before (a restart keeps it)
+                self._say("pin_locked", n=left)
             self._set(PickupStep.PIN)
 
     def digit(self, d: str) -> None:

@@ -51,6 +51,9 @@ def test_wrong_pin_tries_left_then_a_lock_out_countdown(kiosk: Kiosk):
     assert not enter(kiosk, ANNA_PIN) and p.step is PickupStep.PIN
     kiosk.advance(10)
     assert p.lockout_left() == 20 and "20 s" in p.message()
+    p.lock()  # leaving and coming back does not hide the lock-out
+    p.start()
+    assert p.message() == "Too many wrong PINs. Try again in 20 s."
     kiosk.advance(20.25)
     assert p.lockout_left() == 0 and p.message() == "Enter your PIN."
     assert enter(kiosk, ANNA_PIN)
