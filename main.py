@@ -173,6 +173,18 @@ def _parser() -> argparse.ArgumentParser:
         help="check the file as this kind (default: guessed from its sections, and said)",
     )
 
+    kiosk = sub.add_parser("kiosk", help="the kiosk app (Kivy, full screen) on a device's edge.db")
+    kiosk.add_argument("--config", required=True, help="the device's config (as for edge)")
+    kiosk.add_argument("--landscape", action="store_true", help="1920×1080 (default 1080×1920)")
+    kiosk.add_argument("--windowed", action="store_true", help="a window, not full screen")
+    kiosk.add_argument("--shots", metavar="DIR", help="save a PNG of every screen and exit")
+    kiosk.add_argument("--lang", action="append", choices=["en", "de"],
+                       help="with --shots: the languages (default both)")  # fmt: skip
+    kiosk.add_argument("--script", metavar="FILE",
+                       help="run a scripted person's touches (kiosk/script.py) and exit")  # fmt: skip
+    kiosk.add_argument("--out", metavar="DIR", default="var/kiosk-script",
+                       help="with --script: where result.json and its screenshots go")  # fmt: skip
+
     qr = sub.add_parser("qr", help="QR code tools").add_subparsers(dest="qr_cmd", required=True)
     qdec = qr.add_parser("decode", help="read QR codes in images as the kiosk does; JSON lines")
     qdec.add_argument("images", nargs="+", metavar="IMAGE")
@@ -314,6 +326,18 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         SyncDaemon(load_device_config(args.config)).run()
         return 0
+    if args.cmd == "kiosk":
+        if args.script:
+            from kiosk.shots import scripted
+
+            return scripted(args.config, args.script, args.out, args.landscape)
+        if args.shots:
+            from kiosk.shots import shots
+
+            return shots(args.config, args.shots, args.landscape, tuple(args.lang or ("en", "de")))
+        from kiosk.run import run
+
+        return run(args.config, landscape=args.landscape, fullscreen=not args.windowed)
     if args.cmd == "config":
         return _validate_config(args.file, args.kind)
     if args.cmd == "qr":

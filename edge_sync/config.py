@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -110,6 +111,9 @@ class DeviceConfig(StrictModel):
     sync: SyncSettings = SyncSettings()
     clock: ClockSettings = ClockSettings()
     central: CentralSettings = CentralSettings()
+    #: the kiosk app's own settings (idle timeout, countdown, dimming …); read and checked
+    #: by ``kiosk.settings.KioskSettings``, which the sync daemon does not need
+    kiosk: dict[str, Any] = Field(default_factory=dict)
     #: bumped by central when it pushes a new desired config
     config_version: int = Field(default=0, ge=0)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from edge_sync.protocol.tokens import MESSAGES
 
+from .texts import collect
 from .ui_texts import UI_TEXTS
 
 LANGUAGES = ("en", "de")
@@ -79,6 +80,11 @@ TEXTS: dict[str, dict[str, str]] = (
     }
     | UI_TEXTS
 )
+_SCREEN_TEXTS = collect()
+_TWICE = set(_SCREEN_TEXTS) & set(TEXTS)
+if _TWICE:
+    raise ValueError(f"kiosk texts defined twice: {', '.join(sorted(_TWICE))}")
+TEXTS |= _SCREEN_TEXTS
 
 
 def text(key: str, lang: str = DEFAULT_LANGUAGE) -> str:

@@ -151,6 +151,12 @@ class Availability:
         with self._read() as conn:
             return self._state(conn)[0]
 
+    def store(self) -> dict[str, Any]:
+        """The device's own store as the last snapshot or delta said (``id``, ``name``,
+        ``address``, ``timezone``, ``show_exact_stock``, …); empty before the first."""
+        with self._read() as conn:
+            return self._state(conn)[1]
+
     def _here(self, conn: sqlite3.Connection, sku: str, exact: bool) -> StockHere:
         row = conn.execute(
             "SELECT quantity, low_threshold FROM stock_here WHERE sku = ?", (sku,)

@@ -1,0 +1,134 @@
+"""The kiosk app: one window, a screen manager, the status strip, the "Still there?"
+overlay and the dimmer, all driven by ``kiosk.controllers``.
+
+Every touch goes to the session first (``KioskRoot.on_touch_down``): it resets the idle
+timer, and a touch that only wakes a dimmed screen goes no further. One interval
+(``TICK_S``) moves every controller's timers; a session reset (idle, or a new shopper)
+brings the home screen back with nothing of the last shopper on it. The status strip
+is refreshed on its own interval from the sync state the daemon writes.
+
+Screens are found, not listed: every ``BaseScreen`` subclass in ``kiosk.screens`` with
+a ``screen_name`` is added (``screens.all_screens``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.text import LabelBase
+from kivy.core.window import Window
+from kivy.properties import BooleanProperty, ObjectProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import FadeTransition, ScreenManager
+
+from . import theme
+from .controllers.kiosk import Controllers
+from .i18n import text
+from .screens import all_screens
+from .widgets import Dimmer, StatusStrip, StillThere
+
+log = logging.getLogger(__name__)
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+TICK_S = 0.25
+STATUS_REFRESH_S = 2.0
+
+
+def register_fonts() -> None:
+    fonts = ASSETS / "fonts"
+    LabelBase.register(theme.FONT, str(fonts / "Roboto-Regular.ttf"))
+    LabelBase.register(theme.FONT_BOLD, str(fonts / "Roboto-Bold.ttf"))
+
+
+class KioskRoot(FloatLayout):
+    app = ObjectProperty(None)
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if self.app.controllers.session.touch():
+            return True  # it only woke the screen
+        return super().on_touch_down(touch)
+
+
+class KioskApp(App):
+    landscape = BooleanProperty(False)
+
+    def __init__(self, controllers: Controllers, landscape: bool = False, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.controllers = controllers
+        self.landscape = landscape
+        self.title = "omnikiosk"
+
+    # -- building ------------------------------------------------------------------------
+
+    def build(self) -> KioskRoot:
+        register_fonts()
+        Window.clearcolor = theme.BG
+        root = KioskRoot(app=self)
+        column = BoxLayout(orientation="vertical")
+        self.manager = ScreenManager(transition=FadeTransition(duration=theme.TRANSITION_S))
+        for cls in all_screens():
+            self.manager.add_widget(cls(landscape=self.landscape))
+        self.strip = StatusStrip()
+        column.add_widget(self.manager)
+        column.add_widget(self.strip)
+        root.add_widget(column)
+        self.still_there = StillThere(opacity=0)
+        root.add_widget(self.still_there)
+        self.dimmer = Dimmer()
+        root.add_widget(self.dimmer)
+        self._redraw_overlays = Clock.create_trigger(lambda _dt: self._overlays(), -1)
+        self.controllers.session.subscribe(self._on_session)
+        Clock.schedule_interval(lambda _dt: self._tick(), TICK_S)
+        Clock.schedule_interval(lambda _dt: self._status(), STATUS_REFRESH_S)
+        self.controllers.home.refresh()
+        self._status()
+        self.go("home")
+        return root
+
+    # -- moving about --------------------------------------------------------------------
+
+    def go(self, name: str) -> None:
+        if name not in self.manager.screen_names:
+            log.error("no screen %r", name)
+            return
+        self.controllers.session.screen(name)
+        self.manager.current = name
+
+    def _tick(self) -> None:
+        try:
+            self.controllers.tick()
+        except Exception:  # a fault in one timer must not freeze the kiosk
+            log.exception("a controller's tick failed")
+
+    def _on_session(self, what: str) -> None:
+        if what == "reset":
+            self.manager.transition.duration = 0  # a new shopper sees home at once
+            self.go("home")
+            self.manager.transition.duration = theme.TRANSITION_S
+        self._redraw_overlays()
+
+    def _overlays(self) -> None:
+        s = self.controllers.session
+        left = s.countdown_left()
+        showing = left is not None
+        self.still_there.opacity = 1 if showing else 0
+        self.still_there.showing = showing
+        if showing:
+            self.still_there.message = text("still_there_title", s.lang)
+            self.still_there.seconds = left
+            self.still_there.button_text = text("still_here", s.lang)
+        self.dimmer.alpha = 1.0 - s.brightness
+
+    def _status(self) -> None:
+        try:
+            view = self.controllers.status.refresh()
+        except Exception:
+            log.exception("the sync state could not be read")
+            return
+        self.strip.text = view.strip_text
+        self.strip.connectivity = view.connectivity

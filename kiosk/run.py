@@ -1,0 +1,60 @@
+"""``python main.py kiosk --config FILE``: the kiosk app, full screen, on this device's
+edge.db (the sync daemon runs beside it as its own process and keeps syncing whatever
+happens to the kiosk).
+
+Kivy reads its window settings when its window module is first imported, so they are
+set here before anything of ``kivy.core.window`` loads. ``--shots DIR`` renders each
+screen to a PNG and exits (the screenshot tests and ``make demo`` use it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+PORTRAIT = (1080, 1920)
+LANDSCAPE = (1920, 1080)
+
+log = logging.getLogger(__name__)
+
+
+def configure_window(landscape: bool, fullscreen: bool) -> tuple[int, int]:
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    from kivy.config import Config
+
+    w, h = LANDSCAPE if landscape else PORTRAIT
+    Config.set("graphics", "width", str(w))
+    Config.set("graphics", "height", str(h))
+    Config.set("graphics", "resizable", "0")
+    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    Config.set("kivy", "exit_on_escape", "0")  # the staff gesture is the only way out
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    return w, h
+
+
+def build(config_path: str | Path, landscape: bool, fullscreen: bool):
+    configure_window(landscape, fullscreen)
+    from edge_sync import EdgeClient
+    from edge_sync.config import load_device_config
+
+    from .app import KioskApp
+    from .controllers.kiosk import Controllers
+    from .settings import KioskSettings
+
+    cfg = load_device_config(config_path)
+    settings = KioskSettings.from_doc(cfg.kiosk, f"{config_path} [kiosk]")
+    client = EdgeClient.from_config(cfg)
+    controllers = Controllers(client, settings, config_version=cfg.config_version)
+    return KioskApp(controllers, landscape=landscape)
+
+
+def run(config_path: str | Path, landscape: bool = False, fullscreen: bool = True) -> int:
+    app = build(config_path, landscape, fullscreen)
+    try:
+        app.run()
+    finally:
+        app.controllers.client.close()
+    return 0
