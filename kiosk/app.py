@@ -121,6 +121,7 @@ class KioskApp(App):
         if showing:
             self.still_there.message = text("still_there_title", s.lang)
             self.still_there.seconds = left
+            self.still_there.detail = s.still_there_text()
             self.still_there.button_text = text("still_here", s.lang)
         self.dimmer.alpha = 1.0 - s.brightness
 

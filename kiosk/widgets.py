@@ -41,6 +41,7 @@ class StillThere(FloatLayout):
     """The countdown before a reset: any touch on it (or anywhere) cancels it."""
 
     message = StringProperty("")
+    detail = StringProperty("")
     seconds = NumericProperty(0)
     button_text = StringProperty("")
     showing = BooleanProperty(False)

@@ -68,10 +68,18 @@ class UiKiosk:
         return UiRun(result, out, log)
 
 
-@pytest.fixture
-def ui(tmp_path: Path) -> UiKiosk:
+def ui_kiosk(tmp_path: Path, kiosk_toml: str = "") -> UiKiosk:
+    """A kiosk device in ``tmp_path``; ``kiosk_toml`` adds lines to its ``[kiosk]``
+    table (``idle_s = 2``, …)."""
     k = make_kiosk(tmp_path)
     config, db_path, code = k.config, k.db_path, k.order_code
     k.c.close()
     k.client.close()
+    if kiosk_toml:
+        config.write_text(config.read_text() + "[kiosk]\n" + textwrap.dedent(kiosk_toml))
     return UiKiosk(config, tmp_path, code, db_path)
+
+
+@pytest.fixture
+def ui(tmp_path: Path) -> UiKiosk:
+    return ui_kiosk(tmp_path)
