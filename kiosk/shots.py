@@ -15,11 +15,43 @@ from .run import build
 from .script import Driver, run_script
 
 
+def layout_problems(root: Any) -> list[str]:
+    """What a person would see as broken: a text cut off by its box, or a visible
+    widget reaching outside the window."""
+    from kivy.core.window import Window
+    from kivy.uix.label import Label
+
+    out = []
+    for w in root.walk():
+        if not _shown(w):
+            continue
+        x, y = w.to_window(w.x, w.y)
+        if x < -1 or y < -1 or x + w.width > Window.width + 1 or y + w.height > Window.height + 1:
+            what = getattr(w, "text", "") or type(w).__name__
+            out.append(f"{what[:40]!r} reaches outside the window")
+        if isinstance(w, Label) and w.text and not w.shorten:
+            tw, th = w.texture_size
+            if th > w.height + 2 or (w.text_size[0] is None and tw > w.width + 2):
+                out.append(
+                    f"{w.text[:40]!r} is cut off ({tw}×{th} in {w.width:.0f}×{w.height:.0f})"
+                )
+    return out
+
+
+def _shown(w: Any) -> bool:
+    while w is not None:
+        if getattr(w, "opacity", 1) == 0 or w.width <= 1 or w.height <= 1:
+            return False
+        w = w.parent if w.parent is not w else None
+    return True
+
+
 def all_screens_script(orientation: str, langs: tuple[str, ...]):
     def script(k: Driver) -> Iterator[Any]:
         from .screens import all_screens
 
-        saved = []
+        saved: list[str] = []
+        problems: list[str] = []
         for lang in langs:
             for cls in all_screens():
                 k.controllers.session.set_language(lang)
@@ -31,7 +63,9 @@ def all_screens_script(orientation: str, langs: tuple[str, ...]):
                 name = f"{cls.screen_name}-{orientation}-{lang}"
                 yield k.shot(name)
                 saved.append(name)
+                problems.extend(f"{name}: {p}" for p in layout_problems(screen))
         k.result["shots"] = saved
+        k.result["layout_problems"] = problems
 
     return script
 
