@@ -32,7 +32,7 @@ def test_make_demo_runs_as_written():
     assert r.returncode == 0, out[-3000:] + r.stderr[-3000:]
     assert "kiosks enqueued 600 events" in out
     # the demo retailer's store data, imported as `central import-*` does
-    assert "store data: imported 6 stores, 200 products, 1072 stock rows" in out
+    assert "store data: imported 6 stores, 3000 products, 16189 stock rows" in out
     # real orders handed over at the kiosks: none unknown to central, no conflicts at all
     m = re.search(r"click-and-collect in s001: (\d+) orders made ready, (\d+) picked up "
                   r"at the kiosks, 0 conflicts \(none\)", out)  # fmt: skip

@@ -1,9 +1,12 @@
 """Writes the demo retailer's catalog.csv, stores.csv and stock.csv next to this file.
 
-A DIY and garden chain with six stores in southern Bavaria, about 200 products with
-valid EAN-13s (GS1 Germany prefixes 400-440), and stock with some items low and some
-out. Deterministic: the same files on every run (``python assets/demo/make_demo_data.py``).
-Products have no image: the repository has no product pictures to point at.
+A DIY and garden chain with six stores in southern Bavaria: 200 core products, then
+their variants (sizes, colours, packs) to 3,000, all with valid EAN-13s (GS1 Germany
+prefixes 400-440), and stock with some items low and some out. Each product's image is
+its category's picture in ``assets/images/products/`` (drawn by
+``assets/images/make_images.py``). Deterministic: the same files on every run
+(``python assets/demo/make_demo_data.py``); the core 200 and their stock come first and
+never change when the variants do, so tests can name them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,27 @@ from central_api.domain.inventory.fields import check_digit  # noqa: E402
 from central_api.imports.csvbase import render  # noqa: E402
 
 SEED = 20261202
+VARIANT_SEED = 20261203
+#: the whole catalog: the core products and their variants
+CATALOG_SIZE = 3000
+VARIANTS = {
+    "Garden/Tools": ["with ash handle", "compact", "XL", "stainless", "for children"],
+    "Garden/Watering": ["green", "anthracite", "pro", "starter set", "spare part"],
+    "Garden/Plants & Soil": ["organic", "peat-free", "value pack", "2 pack", "5 pack"],
+    "Tools/Power Tools": ["solo (no battery)", "with 2 batteries", "in case", "brushless", "kit"],
+    "Tools/Hand Tools": ["1 piece", "3 pieces", "6 pieces", "pro", "insulated"],
+    "Paint/Interior": ["matt", "silk", "1 l", "2.5 l", "anti-mould"],
+    "Paint/Exterior": ["teak", "oak", "grey", "clear", "walnut"],
+    "Home/Lighting": ["warm white", "daylight", "dimmable", "2 pack", "smart"],
+    "Home/Storage": ["white", "grey", "transparent", "stackable", "with lid"],
+    "Garden/Furniture": ["teak", "grey", "green", "set of 2", "weatherproof"],
+}
+
+
+def image_of(category: str) -> str:
+    """The category's picture, a path under the kiosk's assets/images."""
+    slug = category.lower().replace(" & ", "-").replace("/", "-").replace(" ", "-")
+    return f"products/{slug}.png"
 
 STORES = [
     ("s001", "Grünwerk München-Pasing", "Landsberger Str. 480, 81241 München", 48.1446, 11.4612, True),
@@ -94,9 +118,23 @@ def products(rng: random.Random) -> list[list[str]]:
                         category,
                         price,
                         "EUR",
-                        "",
+                        image_of(category),
                     ]
                 )
+    return rows
+
+
+def variants(rng: random.Random, core: list[list[str]], used: set[str]) -> list[list[str]]:
+    """Variants of the core products until the catalog has ``CATALOG_SIZE``."""
+    rows: list[list[str]] = []
+    n = len(core)
+    while n < CATALOG_SIZE:
+        base = rng.choice(core)
+        name = f"{base[2]}, {rng.choice(VARIANTS[base[4]])}"
+        n += 1
+        price = f"{max(1.0, float(base[5]) * rng.uniform(0.8, 1.6)):.2f}"
+        rows.append([f"GW-{n:05d}", ean13(rng, used), name, base[3], base[4], price, "EUR",
+                     base[7]])  # fmt: skip
     return rows
 
 
@@ -120,7 +158,11 @@ def stock(rng: random.Random, skus: list[str]) -> list[list[str]]:
 
 def main() -> None:
     rng = random.Random(SEED)
-    catalog = products(rng)
+    core = products(rng)
+    core_stock = stock(rng, [p[0] for p in core])
+    more = variants(random.Random(VARIANT_SEED), core, {p[1] for p in core})
+    catalog = core + more
+    more_stock = stock(random.Random(VARIANT_SEED + 1), [p[0] for p in more])
     files = {
         "stores.csv": (["id", "name", "address", "latitude", "longitude", "timezone",
                         "show_exact_stock"],
@@ -129,7 +171,7 @@ def main() -> None:
         "catalog.csv": (["sku", "barcode", "name", "brand", "category", "price", "currency", "image"],
                         catalog),
         "stock.csv": (["store_id", "sku", "quantity", "low_threshold"],
-                      stock(rng, [p[0] for p in catalog])),
+                      core_stock + more_stock),
     }  # fmt: skip
     for name, (header, rows) in files.items():
         # newline="": render writes CRLF, as a spreadsheet would

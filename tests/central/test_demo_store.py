@@ -33,14 +33,14 @@ def _counts(engine: Engine) -> tuple[int, int, int]:
 
 def test_the_demo_data_imports_once_and_again_changes_nothing(engine: Engine) -> None:
     first = import_demo_data(engine, utcnow())
-    assert first["catalog.csv"].rows == first["catalog.csv"].created == 200
-    assert first["stores.csv"].created == 6 and first["stock.csv"].created == 1072
-    assert _counts(engine) == (6, 200, 1072)
+    assert first["catalog.csv"].rows == first["catalog.csv"].created == 3000
+    assert first["stores.csv"].created == 6 and first["stock.csv"].created == 16189
+    assert _counts(engine) == (6, 3000, 16189)
     again = import_demo_data(engine, utcnow())
     for name, result in again.items():
         assert result.created == result.updated == 0, name
         assert result.unchanged == result.rows == first[name].rows, name
-    assert _counts(engine) == (6, 200, 1072)
+    assert _counts(engine) == (6, 3000, 16189)
 
 
 def test_the_demo_device_key_is_kept_while_it_works(engine: Engine, tmp_path: Path) -> None:
