@@ -29,7 +29,7 @@ from benchmarks._common import median, percentile, result
 from edge_sync.db import open_edge_db
 from edge_sync.inventory.availability import Availability
 from edge_sync.inventory.deltas import apply_delta
-from edge_sync.inventory.load import load_snapshot
+from edge_sync.inventory.load import LOAD_CACHE_KIB, load_snapshot
 from edge_sync.inventory.text import match_query, words
 from edge_sync.protocol.store_data import Delta, Snapshot, changes_sha256, parse_snapshot
 
@@ -175,7 +175,9 @@ def bench_search(db: Path, qs: list[str], rounds: int) -> None:
 
 def bare_executemany(db: Path, snap: dict[str, Any]) -> float:
     conn, _ = open_edge_db(db)
-    conn.execute("PRAGMA synchronous = NORMAL")  # as the inventory sync's connection
+    # as the inventory sync's connection while it loads
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA cache_size = -{LOAD_CACHE_KIB:d}")
     for t, cols in (("bp", 8), ("bs", 3), ("bns", 9), ("bn", 4), ("bst", 3)):
         conn.execute(f"DROP TABLE IF EXISTS {t}")
         conn.execute(f"CREATE TABLE {t} ({', '.join(f'c{i}' for i in range(cols))})")
