@@ -87,7 +87,12 @@ class _TempWrite(Write):
 def _insert(
     conn: sqlite3.Connection, table: str, width: int, rows: Sequence[Any], columns: str = ""
 ) -> None:
-    sql = f"INSERT INTO {table}{columns} VALUES ({', '.join('?' * width)})"
+    """``rows`` into ``table`` in CHUNK-row transactions; ``columns`` names the columns
+    (``" (a, b)"``) or maps the rows' items to them (``"?2, ?1"``)."""
+    if columns.startswith("?"):
+        sql = f"INSERT INTO {table} VALUES ({columns})"
+    else:
+        sql = f"INSERT INTO {table}{columns} VALUES ({', '.join('?' * width)})"
     for start in range(0, len(rows), CHUNK):
         with Write(conn):
             conn.executemany(sql, rows[start : start + CHUNK])
@@ -262,7 +267,9 @@ def _stage(
         for s in snap.nearby_stores
     ]  # fmt: skip
     _insert(conn, "nearby_stores_new", 9, nearby)
-    _insert(conn, "nearby_stock_new", 4, [(r[1], r[0], r[2], r[3]) for r in snap.nearby_stock])
+    # the snapshot's rows as they are (store, SKU, …) into the table's (SKU, store, …):
+    # numbered parameters cost nothing, a reordered copy of 100,000 rows 15 ms
+    _insert(conn, "nearby_stock_new", 4, snap.nearby_stock, "?2, ?1, ?3, ?4")
     _insert(conn, "staff_new", 3, [(s["staff_id"], s["name"], s["pin_hash"]) for s in snap.staff])
 
 
