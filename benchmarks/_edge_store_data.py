@@ -7,9 +7,11 @@
   inventory_search_ratio is ours ÷ bare (p95s);
 * inventory_swap_ratio: loading a parsed snapshot (100,000 products, their stock here,
   5 nearby stores × 20,000 SKUs, the FTS index and the vocabulary) and swapping it in,
-  as a device refetching after a gap does (1 % of the products changed since its data:
-  the live search index is patched), ÷ a raw ``executemany`` of the same rows into plain
-  tables, one transaction, same file settings; the median round is the result;
+  as a device refetching after a gap does (1 % of the products changed since its data,
+  all its own stock redrawn: the live products and their search index are patched, the
+  stock tables loaded new), ÷ a raw ``executemany`` of the same rows into plain tables,
+  one transaction, same file and connection settings (``synchronous``, page cache); the
+  median round is the result;
   inventory_first_load_ratio the same for a first load (the index built whole);
 * inventory_delta_changes_s: changes/s applying deltas of 5,000 changes (stock here and
   nearby, 5 % products) in version order, each delta one transaction.

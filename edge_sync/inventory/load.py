@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import json
 import logging
+import operator
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from ..protocol.ids import format_ts, utcnow
@@ -134,12 +136,13 @@ def product_patch(conn: sqlite3.Connection, products: list[list[Any]]) -> Produc
     with the live one (an ``executemany`` that keeps only the SKUs that differ): reading
     the live rows into Python to compare them there costs half as much again."""
     state = _state(conn)
-    skus = {p[0] for p in products}
-    if len(skus) != len(products):
-        raise BadStoreData("snapshot: a SKU twice in the products")
     live_n = conn.execute("SELECT count(*) FROM products").fetchone()[0]
     if not live_n:
-        return None
+        return None  # a new set: its unique SKU index refuses a SKU twice
+    skus = [p[0] for p in products]
+    # central sends them by SKU: strictly ascending is one pass, and no SKU twice
+    if not all(map(operator.lt, skus, islice(skus, 1, None))) and len(set(skus)) != len(skus):
+        raise BadStoreData("snapshot: a SKU twice in the products")
     limit = max(PATCH_MIN, int(PATCH_MAX_SHARE * max(len(products), live_n)))
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS inventory_diff (sku TEXT, id INTEGER)")
     try:
@@ -155,7 +158,8 @@ def product_patch(conn: sqlite3.Connection, products: list[list[Any]]) -> Produc
         ).fetchall()
     finally:
         conn.execute("DELETE FROM temp.inventory_diff")
-    olds = {r[0]: r[1:] for r in diff}  # sku → the live row, or (None, …) when new
+    # diff rows: (sku, *the live row), all NULL after the SKU when the SKU is new
+    olds = {r[0]: r[1:] for r in diff}
     changed: list[tuple[tuple[Any, ...], list[Any]]] = []
     added: list[list[Any]] = []
     for p in products if olds else ():
@@ -168,7 +172,7 @@ def product_patch(conn: sqlite3.Connection, products: list[list[Any]]) -> Produc
             changed.append((old, p))
     gone: list[tuple[Any, ...]] = []
     if len(products) - len(added) != live_n:
-        gone_skus = {r[0] for r in conn.execute("SELECT sku FROM products")} - skus
+        gone_skus = {r[0] for r in conn.execute("SELECT sku FROM products")} - set(skus)
         gone = [
             conn.execute(f"SELECT id, {_FIELDS} FROM products WHERE sku = ?", (s,)).fetchone()
             for s in gone_skus
