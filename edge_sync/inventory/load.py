@@ -122,10 +122,12 @@ def _state(conn: sqlite3.Connection) -> tuple[Any, ...]:
     return conn.execute(f"SELECT version, generation, delta_at FROM {tables.STATE}").fetchone()
 
 
-#: one snapshot product in, its SKU (and live id, NULL when new) out when it differs
+_DIFF_TABLE = "temp.inventory_product_diff"
+#: one snapshot product in; out, when it differs from the live one, the live id (NULL
+#: when the SKU is new) and the product as the snapshot has it
 _DIFF = (
-    "INSERT INTO temp.inventory_diff (sku, id) SELECT ?1, p.id FROM (SELECT 1) "
-    "LEFT JOIN products p ON p.sku = ?1 WHERE p.id IS NULL OR "
+    f"INSERT INTO {_DIFF_TABLE} SELECT p.id, {', '.join(f'?{i}' for i in range(1, 9))} "
+    "FROM (SELECT 1) LEFT JOIN products p ON p.sku = ?1 WHERE p.id IS NULL OR "
     + " OR ".join(f"p.{f} IS NOT ?{i}" for i, f in enumerate(PRODUCT_FIELDS[1:], 2))
 )
 
@@ -144,32 +146,23 @@ def product_patch(conn: sqlite3.Connection, products: list[list[Any]]) -> Produc
     if not all(map(operator.lt, skus, islice(skus, 1, None))) and len(set(skus)) != len(skus):
         raise BadStoreData("snapshot: a SKU twice in the products")
     limit = max(PATCH_MIN, int(PATCH_MAX_SHARE * max(len(products), live_n)))
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS inventory_diff (sku TEXT, id INTEGER)")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {_DIFF_TABLE} (id INTEGER, {_FIELDS})")
     try:
         for start in range(0, len(products), CHUNK):  # a catalog mostly new stops early
             with _TempWrite(conn):
                 conn.executemany(_DIFF, products[start : start + CHUNK])
-            differ = conn.execute("SELECT count(*) FROM temp.inventory_diff").fetchone()[0]
+            differ = conn.execute(f"SELECT count(*) FROM {_DIFF_TABLE}").fetchone()[0]
             if differ > limit:
                 return None
         diff = conn.execute(
-            f"SELECT d.sku, d.id, {', '.join('p.' + f for f in PRODUCT_FIELDS)} "
-            "FROM temp.inventory_diff d LEFT JOIN products p ON p.id = d.id"
+            f"SELECT d.*, p.id, {', '.join('p.' + f for f in PRODUCT_FIELDS)} "
+            f"FROM {_DIFF_TABLE} d LEFT JOIN products p ON p.id = d.id ORDER BY d.rowid"
         ).fetchall()
     finally:
-        conn.execute("DELETE FROM temp.inventory_diff")
-    # diff rows: (sku, *the live row), all NULL after the SKU when the SKU is new
-    olds = {r[0]: r[1:] for r in diff}
-    changed: list[tuple[tuple[Any, ...], list[Any]]] = []
-    added: list[list[Any]] = []
-    for p in products if olds else ():
-        old = olds.get(p[0])
-        if old is None:
-            continue
-        if old[0] is None:
-            added.append(p)
-        else:
-            changed.append((old, p))
+        conn.execute(f"DELETE FROM {_DIFF_TABLE}")
+    # diff rows: (live id or NULL, *the snapshot's product, *the live row or NULLs)
+    changed = [(r[9:], list(r[1:9])) for r in diff if r[0] is not None]
+    added = [list(r[1:9]) for r in diff if r[0] is None]
     gone: list[tuple[Any, ...]] = []
     if len(products) - len(added) != live_n:
         gone_skus = {r[0] for r in conn.execute("SELECT sku FROM products")} - set(skus)
