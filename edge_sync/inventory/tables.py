@@ -26,6 +26,9 @@ NAMES = (
     "nearby_stock",
     "staff",
 )
+#: the tables a snapshot rewrites whole even when few products changed (the products,
+#: their index and vocabulary are then patched in place)
+STOCK_NAMES = ("stock_here", "nearby_stores", "nearby_stock", "staff")
 
 #: the FTS5 index's columns (over ``products``, an external-content index)
 FTS_COLUMNS = ("name", "brand", "category", "sku", "barcode")
@@ -87,26 +90,32 @@ _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...], tuple[str, ...]
 }
 
 
-def create_set(conn: sqlite3.Connection, suffix: str, generation: int) -> None:
-    """Create the cache tables named ``<name><suffix>`` (empty), in the caller's
-    transaction. The FTS index's content table is ``products`` (the live name): it is
-    right once the set is swapped in, and the load fills the index itself. A load
+def create_set(
+    conn: sqlite3.Connection, suffix: str, generation: int, names: tuple[str, ...] = NAMES
+) -> None:
+    """Create the cache tables named ``<name><suffix>`` (empty) of ``names``, in the
+    caller's transaction. The FTS index's content table is ``products`` (the live name):
+    it is right once the set is swapped in, and the load fills the index itself. A load
     creates the SKU index after the rows are in (``index_set``): one sort, not 100,000
     inserts into a B-tree."""
-    _create_tables(conn, suffix)
+    _create_tables(conn, suffix, names)
     if not suffix:
         index_set(conn, suffix, generation)
 
 
-def _create_tables(conn: sqlite3.Connection, suffix: str) -> None:
+def _create_tables(conn: sqlite3.Connection, suffix: str, names: tuple[str, ...]) -> None:
     db = sqlite_utils.Database(conn)
     for name, (columns, pk, not_null) in _TABLES.items():
+        if name not in names:
+            continue
         sql = db.create_table_sql(name + suffix, columns, pk=pk, not_null=set(not_null),
                                   if_not_exists=True)  # fmt: skip
         # all but products (the FTS index's content, which needs a rowid) are keyed by
         # their primary key alone: one B-tree per table instead of a table and its index
         sql = sql.strip().rstrip(";")
         conn.execute(sql if name == "products" else sql + " WITHOUT ROWID")
+    if "products_fts" not in names:
+        return
     # Not sqlite-utils' enable_fts: it names the table it indexes as the content table,
     # which here is the staging name, wrong once the set is swapped in.
     conn.execute(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 _SPLIT = re.compile(r"[^\w]+|_+")
 #: shorter words are not corrected: one edit away from them is half the vocabulary
@@ -66,3 +67,9 @@ def edits1(word: str, alphabet: str = ALPHABET) -> set[str]:
     out |= {a + c + b for a, b in splits for c in alphabet}
     out.discard(word)
     return out
+
+
+def vocabulary(fields: Iterable[str]) -> set[str]:
+    """The words of ``fields`` for the typo vocabulary: not those with digits (a barcode
+    or SKU one digit off is another product, not a typo)."""
+    return {w for f in fields for w in words(f) if not any(ch.isdigit() for ch in w)}
