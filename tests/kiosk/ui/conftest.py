@@ -5,10 +5,12 @@ and a ready order (the controller tests' kiosk, ``tests/kiosk/controllers/confte
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,3 +85,24 @@ def ui_kiosk(tmp_path: Path, kiosk_toml: str = "") -> UiKiosk:
 @pytest.fixture
 def ui(tmp_path: Path) -> UiKiosk:
     return ui_kiosk(tmp_path)
+
+
+@pytest.fixture
+def xvfb() -> Iterator[str]:
+    """A display of our own for a kiosk run as a long-lived process: its DISPLAY."""
+    binary = shutil.which("Xvfb")
+    if binary is None:
+        pytest.fail("Xvfb is missing: make deps installs it (package xvfb)")
+    read, write = os.pipe()
+    proc = subprocess.Popen(
+        [binary, "-displayfd", str(write), "-screen", "0", XVFB_SCREEN, "-nolisten", "tcp"],
+        pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.close(write)
+    with os.fdopen(read) as f:
+        number = f.readline().strip()
+    try:
+        yield f":{number}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
