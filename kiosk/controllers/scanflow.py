@@ -93,6 +93,7 @@ class ScanFlowController(Observable):
         if self.step is not ScanStep.GOT or self._pending is None:
             return None
         text, self._pending = self._pending, None
+        self.trace.append(("check_start", time.monotonic()))
         return self._show(self._action().scan(text, self.session.id))
 
     def camera_failed(self, message: str) -> None:

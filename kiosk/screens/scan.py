@@ -33,8 +33,9 @@ class CameraPreview(Widget):
     """The newest camera frame, fitted into the widget, under a guide frame."""
 
     texture = ObjectProperty(None, allownone=True)
-    #: the code was read: the guide turns green
+    #: the code was read: the guide turns green (red when it was refused)
     found = BooleanProperty(False)
+    refused = BooleanProperty(False)
     tex_coords = ListProperty([0, 1, 1, 1, 1, 0, 0, 0])
 
     def __init__(self, **kw: Any) -> None:
@@ -53,7 +54,7 @@ class CameraPreview(Widget):
 
     def clear(self) -> None:
         self.texture = None
-        self.found = False
+        self.found = self.refused = False
 
     def _fit(self, *_a: Any) -> None:
         """Fill the widget with the middle of the frame (cropping the sides or the top
@@ -213,7 +214,8 @@ class ScanScreen(BaseScreen):
         self.step = f.step.value
         self.camera_off = f.camera_error is not None
         self.refused = f.refused()
-        self.ids.preview.found = f.step in (ScanStep.GOT, ScanStep.RESULT) and not self.refused
+        self.ids.preview.found = f.step in (ScanStep.GOT, ScanStep.RESULT)
+        self.ids.preview.refused = self.refused
         if f.step is ScanStep.GOT:
             self.title, self.message, self.next_text = self.t("scan_got_it"), "", ""
             self.message = self.t("scan_checking")

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from central_api.codes.qr_image import QUIET_ZONE, symbol
+from central_api.codes.qr_image import png, symbol
 from edge_sync import EdgeClient
 from edge_sync.config import load_device_config
 from edge_sync.protocol.campaign_list import parse_campaign_list
@@ -48,12 +48,16 @@ def _sign(kind: str, subject: str, **kw: Any) -> Token:
 
 
 def _scene(seed: int, code: str | None) -> np.ndarray:
-    """A 640×480 counter top, with ``code`` printed on paper in the middle of it."""
+    """A 640×480 counter top, with ``code`` held up in the middle of it: central's own
+    PNG of the code (5 px a module, its quiet zone as the paper), a little grain."""
     rng = np.random.default_rng(seed)
     scene = qr_distort._background(rng)
     if code is not None:
-        modules = np.pad(symbol(code).dark, QUIET_ZONE, constant_values=False)
-        qr_distort._place(scene, modules, rng, module_px=5.0, angle_deg=4.0)
+        grey = cv2.imdecode(np.frombuffer(png(symbol(code), module_px=5), np.uint8), 0)
+        h, w = grey.shape
+        y, x = (scene.shape[0] - h) // 2, (scene.shape[1] - w) // 2
+        scene[y : y + h, x : x + w] = grey[..., None]
+        scene = qr_distort.noise(scene, 3.0, rng)
     return scene
 
 
@@ -119,11 +123,16 @@ scan._check = check_spy
 def start_scan(name):
     use(name)
     k.tap_text(k.controllers.home.scan_label())
+def at_home():
+    return k.current == "home" and not k.app.manager.transition.is_active
 def preview_drawn():
     return k.find("scan", "preview").texture is not None
 def latency():
+    from kivy.clock import Clock
     t = dict(k.controllers.scanflow.trace)
-    return {{key: round((v - t["frame"]) * 1000, 1) for key, v in t.items() if key != "frame"}}
+    out = {{key: round((v - t["frame"]) * 1000, 1) for key, v in t.items() if key != "frame"}}
+    out["ui_fps"] = round(Clock.get_fps(), 1)
+    return out
 LEAD_S = {lead_s}
 """
 
@@ -145,9 +154,14 @@ def _events(db_path: Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _survey_schema() -> bool:
-    from edge_sync.protocol import schemas
+    """Whether the protocol knows ``survey.answered`` yet (added beside this work)."""
+    from edge_sync.protocol.schemas import REGISTRY, UnknownEventType
 
-    return "survey.answered" in Path(schemas.__file__).read_text()
+    try:
+        REGISTRY.get("survey.answered", 1)
+    except UnknownEventType:
+        return False
+    return True
 
 
 def _looks_drawn(path: Path) -> None:
@@ -187,7 +201,7 @@ def test_a_recipient_code_greets_with_the_offer_asks_consent_and_feedback(ui, sc
         yield k.until(lambda: k.screen("feedback").step == "thanks", 5, "thank you")
         k.result["thanks_texts"] = k.texts()
         thanked = time.monotonic()
-        yield k.until(lambda: k.current == "home", 6, "home after thank you")
+        yield k.until(at_home, 6, "home after thank you")
         k.result["home_after_s"] = time.monotonic() - thanked
     """,
         )
@@ -225,3 +239,133 @@ def test_a_recipient_code_greets_with_the_offer_asks_consent_and_feedback(ui, sc
     assert "session.ended" in types
     for name in ("scan-portrait-en", "welcome-portrait-en", "feedback-portrait-en"):
         _looks_drawn(run.png(name))
+
+
+def test_refused_codes_say_why_in_plain_words_and_german_shots(ui, scanflow) -> None:
+    run = ui.run(
+        _script(
+            ui,
+            """
+        yield k.until(lambda: k.current == "home", 10, "the home screen")
+        def result_shown():
+            return k.current == "scan" and k.screen("scan").step == "result"
+        for name in ("expired", "other_store"):
+            start_scan(name)
+            yield k.until(result_shown, 10 + LEAD_S, f"the {name} message")
+            yield k.sleep(0.2)
+            k.result[name] = k.texts()
+            yield k.shot(f"scan-{name}-portrait-en")
+            k.tap(k.find("scan", "back"))
+            yield k.until(at_home, 5, "home")
+        k.tap_text("Deutsch")
+        yield k.until(lambda: k.controllers.session.lang == "de", 5, "German")
+        start_scan("blank")
+        yield k.until(lambda: k.current == "scan" and preview_drawn(), 10, "the preview")
+        yield k.sleep(0.3)
+        k.result["scan_de"] = k.texts()
+        yield k.shot("scan-portrait-de")
+        use("recipient")
+        k.tap(k.find("scan", "again") if k.screen("scan").step == "result" else k.find("scan", "back"))
+        yield k.until(at_home, 5, "home")
+        k.tap_text("Deutsch")
+        yield k.until(lambda: k.controllers.session.lang == "de", 5, "German")
+        start_scan("recipient")
+        yield k.until(lambda: k.current == "welcome", 10 + LEAD_S, "the welcome screen")
+        k.result["latency"] = latency()
+        yield k.sleep(0.3)
+        k.result["welcome_de"] = k.texts()
+        yield k.shot("welcome-portrait-de")
+        k.tap(k.find("welcome", "consent_no"))
+        yield k.until(lambda: not k.screen("welcome").asks_consent, 5, "the consent answer")
+        k.tap(k.find("welcome", "done"))
+        yield k.until(lambda: k.current == "feedback", 5, "the feedback screen")
+        yield k.sleep(0.3)
+        k.result["feedback_de"] = k.texts()
+        yield k.shot("feedback-portrait-de")
+        k.tap_text("Schlecht")
+        yield k.until(lambda: k.screen("feedback").step == "reason", 5, "the reasons")
+        yield k.sleep(0.2)
+        k.result["reasons_de"] = k.texts()
+        yield k.shot("feedback-reasons-portrait-de")
+        k.tap(k.find("feedback", "skip"))
+        yield k.until(at_home, 6, "home after thank you")
+    """,
+        )
+    )
+    r = run.result
+    assert "This code has expired." in r["expired"]
+    assert any("scan a newer code" in t for t in r["expired"])
+    assert "This code is for another store." in r["other_store"]
+    assert any("the store it names" in t for t in r["other_store"])
+    assert "Halten Sie Ihren Code in den Rahmen" in r["scan_de"]
+    assert "Code eintippen" in r["scan_de"] and "Zurück" in " ".join(r["scan_de"])
+    assert "Willkommen zurück!" in r["welcome_de"]
+    assert f"{CAMPAIGN}: 20 % auf Stiefel" in r["welcome_de"]
+    assert "Wie gefällt Ihnen Ihr Besuch heute?" in r["feedback_de"]
+    assert "Ich musste warten" in r["reasons_de"]
+    print(f"scan latency (ms from the frame's capture): {r['latency']}")
+
+    events = _events(ui.db_path)
+    refused = [d["data"] for t, d in events if t == "qr.scanned"]
+    assert [e["reason"] for e in refused] == ["expired", "not_for_this_store"]
+    assert refused[0]["kind"] == "p" and refused[1]["kind"] == "o"
+    consent = [d["data"] for t, d in events if t == "consent.recorded"]
+    assert [c["granted"] for c in consent] == [False]
+    if _survey_schema():
+        survey = [d["data"] for t, d in events if t == "survey.answered"]
+        assert [(s["rating"], s.get("reason")) for s in survey] == [(2, None)]
+    for name in ("scan-portrait-de", "welcome-portrait-de", "feedback-portrait-de"):
+        _looks_drawn(run.png(name))
+
+
+def test_typed_code_and_landscape_shots(ui, scanflow) -> None:
+    code = scanflow["fallback"]
+    run = ui.run(
+        _script(
+            ui,
+            f"""
+        yield k.until(lambda: k.current == "home", 10, "the home screen")
+        for lang in ("en", "de"):
+            if lang == "de":
+                k.tap_text("Deutsch")
+                yield k.until(lambda: k.controllers.session.lang == "de", 5, "German")
+            start_scan("blank")
+            yield k.until(lambda: k.current == "scan" and preview_drawn(), 10, "the preview")
+            yield k.sleep(0.3)
+            yield k.shot(f"scan-landscape-{{lang}}")
+            k.tap(k.find("scan", "type_button"))
+            yield k.until(lambda: k.screen("scan").step == "typing", 5, "the key grid")
+            for char in {code!r}:
+                k.tap_text(char)
+            yield k.until(lambda: k.screen("scan").can_submit, 5, "12 characters")
+            k.result[f"typed_{{lang}}"] = k.screen("scan").typed
+            yield k.shot(f"scan-typing-landscape-{{lang}}")
+            k.tap(k.find("scan", "submit"))
+            yield k.until(lambda: k.current == "welcome", 5, "the welcome screen")
+            yield k.sleep(0.3)
+            k.result[f"welcome_{{lang}}"] = k.texts()
+            yield k.shot(f"welcome-landscape-{{lang}}")
+            k.tap(k.find("welcome", "done"))
+            yield k.until(lambda: k.current == "feedback", 5, "the feedback screen")
+            yield k.sleep(0.3)
+            yield k.shot(f"feedback-landscape-{{lang}}")
+            k.tap(k.screen("feedback")._faces[3])
+            yield k.until(lambda: k.screen("feedback").step == "reason", 5, "the reasons")
+            yield k.sleep(0.2)
+            yield k.shot(f"feedback-reasons-landscape-{{lang}}")
+            k.tap(k.find("feedback", "chip_0"))
+            yield k.until(at_home, 6, "home after thank you")
+    """,
+        ),
+        landscape=True,
+    )
+    r = run.result
+    assert r["typed_en"] == " ".join(code[i : i + 4] for i in range(0, 12, 4))
+    assert f"{CAMPAIGN}: 20% off boots" in r["welcome_en"]
+    assert f"{CAMPAIGN}: 20 % auf Stiefel" in r["welcome_de"]
+    events = _events(ui.db_path)
+    linked = [d["data"] for t, d in events if t == "visit.linked"]
+    assert len(linked) == 2 and all(e["profile_id"] == "p-00bb22" for e in linked)
+    for lang in ("en", "de"):
+        for screen in ("scan", "scan-typing", "welcome", "feedback"):
+            _looks_drawn(run.png(f"{screen}-landscape-{lang}"))
