@@ -88,6 +88,8 @@ class ScanScreen(BaseScreen):
         self._frame: Frame | None = None
         self._draw_preview = Clock.create_trigger(lambda _dt: self._blit(), -1)
         self._flow: ScanFlowController | None = None
+        #: a screenshot's visit: the preview runs, codes in view are not acted on
+        self._shooting = False
         self._build_keys()
 
     def _build_keys(self) -> None:
@@ -127,6 +129,7 @@ class ScanScreen(BaseScreen):
         self._start_camera()
 
     def on_leave(self, *_a: Any) -> None:
+        self._shooting = False
         self._stop_camera()
         self.ids.preview.clear()
         self._frame = None
@@ -157,6 +160,8 @@ class ScanScreen(BaseScreen):
             self.ids.preview.show(self._frame.image)
 
     def _on_code(self, result: ScanResult) -> None:
+        if self._shooting:
+            return
         if self.flow.read(result.text, result.frame_ts):
             self.refresh()  # "Got it" now, not at the next redraw
             Clock.schedule_once(lambda _dt: self._check(), 0)
@@ -232,4 +237,7 @@ class ScanScreen(BaseScreen):
         self.can_submit = f.can_submit()
 
     def shot_state(self) -> None:
+        """The viewfinder as a shopper first sees it: a code in view is not scanned, so
+        the screenshot run neither leaves the screen nor records a visit."""
+        self._shooting = True
         self.flow.enter()
