@@ -44,11 +44,16 @@ class KioskSettings:
     #: product data older than this says "may be out of date"
     stale_after_s: float = 6 * 3600.0
     language: str = i18n.DEFAULT_LANGUAGE
+    #: the scan screen's camera: ``device:N`` (OpenCV index N), ``file:PATH`` (a video,
+    #: a folder of images or one image, played as a camera; tests and the demo) or ``none``
+    camera: str = "device:0"
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "language":
+            if f.name == "camera":
+                _check_camera(value)
+            elif f.name == "language":
                 if value not in i18n.LANGUAGES:
                     raise BadKioskSettings(
                         f"kiosk.language: {value!r} is not one of {', '.join(i18n.LANGUAGES)}"
@@ -89,3 +94,16 @@ class KioskSettings:
         if not isinstance(table, dict):
             raise BadKioskSettings(f"{path}: kiosk must be a table ([kiosk])")
         return cls.from_doc(table, f"{path} [kiosk]")
+
+
+def _check_camera(value: object) -> None:
+    ok = isinstance(value, str) and (
+        value == "none"
+        or (value.startswith("device:") and value[7:].isdigit())
+        or (value.startswith("file:") and len(value) > 5)
+    )
+    if not ok:
+        raise BadKioskSettings(
+            f'kiosk.camera: {value!r} is not a camera; use "device:0" (a camera by index), '
+            '"file:PATH" (a video, an image folder or an image) or "none"'
+        )

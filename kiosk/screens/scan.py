@@ -1,0 +1,243 @@
+"""Scan: the live camera preview with a guide frame, "Got it" the moment a code is read,
+then the outcome in plain words, or on to the welcome screen; and "Type the code".
+
+The camera and the decoder run in ``kiosk.scan_worker.ScanWorker`` (started when the
+screen is entered, stopped when it is left); this screen only draws the frames it is
+handed (one texture, redrawn through a ``Clock.create_trigger``) and passes codes to
+``ScanFlowController``. The check runs one frame after "Got it" is set, so the shopper
+sees it before the outcome.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from kivy.clock import Clock
+from kivy.graphics.texture import Texture
+from kivy.metrics import dp, sp
+from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
+from kivy.uix.widget import Widget
+
+from .. import theme
+from ..camera import Frame
+from ..controllers.scanflow import KEY_ROWS, ScanFlowController, ScanStep
+from ..controllers.welcome import WelcomeController
+from ..scan_worker import ScanWorker
+from ..scanner import ScanResult
+from .base import BaseScreen
+
+
+class CameraPreview(Widget):
+    """The newest camera frame, fitted into the widget, under a guide frame."""
+
+    texture = ObjectProperty(None, allownone=True)
+    #: the code was read: the guide turns green (red when it was refused)
+    found = BooleanProperty(False)
+    refused = BooleanProperty(False)
+    tex_coords = ListProperty([0, 1, 1, 1, 1, 0, 0, 0])
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.bind(pos=self._fit, size=self._fit, texture=self._fit)
+
+    def show(self, image: np.ndarray) -> None:
+        h, w = image.shape[:2]
+        tex = self.texture
+        if tex is None or tuple(tex.size) != (w, h):
+            tex = Texture.create(size=(w, h), colorfmt="bgr")
+        tex.blit_buffer(np.ascontiguousarray(image).tobytes(), colorfmt="bgr", bufferfmt="ubyte")
+        if tex is not self.texture:
+            self.texture = tex
+        self.canvas.ask_update()
+
+    def clear(self) -> None:
+        self.texture = None
+        self.found = self.refused = False
+
+    def _fit(self, *_a: Any) -> None:
+        """Fill the widget with the middle of the frame (cropping the sides or the top
+        and bottom, never squashing), as a camera viewfinder does."""
+        if self.texture is None or self.width <= 0 or self.height <= 0:
+            return
+        tw, th = self.texture.size
+        scale = max(self.width / tw, self.height / th)
+        fx, fy = self.width / (tw * scale), self.height / (th * scale)
+        u0, v0 = (1 - fx) / 2, (1 - fy) / 2
+        u1, v1 = 1 - u0, 1 - v0
+        # OpenCV's first row is the top of the picture and lands at v = 0
+        self.tex_coords = [u0, v1, u1, v1, u1, v0, u0, v0]
+
+
+class ScanScreen(BaseScreen):
+    screen_name = "scan"
+
+    step = StringProperty(ScanStep.READING.value)
+    title = StringProperty("")
+    message = StringProperty("")
+    next_text = StringProperty("")
+    refused = BooleanProperty(False)
+    typed = StringProperty("")
+    can_submit = BooleanProperty(False)
+    camera_off = BooleanProperty(False)
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self._worker: ScanWorker | None = None
+        self._frame: Frame | None = None
+        self._draw_preview = Clock.create_trigger(lambda _dt: self._blit(), -1)
+        self._flow: ScanFlowController | None = None
+        #: a screenshot's visit: the preview runs, codes in view are not acted on
+        self._shooting = False
+        self._build_keys()
+
+    def _build_keys(self) -> None:
+        """The typed-code grid: one row per ``KEY_ROWS`` entry, Delete at the end of the last."""
+        from kivy.factory import Factory
+        from kivy.uix.boxlayout import BoxLayout
+
+        for n, row in enumerate(KEY_ROWS):
+            line = BoxLayout(spacing=dp(theme.KEY_GAP))
+            for char in row:
+                key = Factory.ScanKey(text=char)
+                key.bind(on_release=lambda _b, c=char: self.key(c))
+                line.add_widget(key)
+            if n == len(KEY_ROWS) - 1:
+                for _ in range(len(KEY_ROWS[0]) - len(row) - 2):
+                    line.add_widget(Widget())
+                erase = Factory.ScanKey(size_hint_x=2, font_size=sp(theme.BODY_SP))
+                self.bind(lang=lambda _s, lang, e=erase: setattr(e, "text", self.t("scan_erase")))
+                erase.text = self.t("scan_erase")
+                erase.bind(on_release=lambda _b: self.backspace())
+                line.add_widget(erase)
+            self.ids.key_grid.add_widget(line)
+
+    @property
+    def flow(self) -> ScanFlowController:
+        if self._flow is None:
+            self._flow = ScanFlowController.of(self.controllers)
+            self.listen(self._flow, self.controllers.session)
+        return self._flow
+
+    # -- entering and leaving ----------------------------------------------------------
+
+    def on_pre_enter(self, *_a: Any) -> None:
+        self.flow.enter()
+        self.ids.preview.clear()
+        super().on_pre_enter()
+        self._start_camera()
+
+    def on_leave(self, *_a: Any) -> None:
+        self._shooting = False
+        self._stop_camera()
+        self.ids.preview.clear()
+        self._frame = None
+
+    def _start_camera(self) -> None:
+        self._stop_camera()
+        self._worker = ScanWorker(
+            self.controllers.settings.camera,
+            Clock.schedule_once,
+            self._on_frame,
+            self._on_code,
+            self._on_camera_error,
+        ).start()
+
+    def _stop_camera(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+
+    # -- from the worker (on the UI thread) ----------------------------------------------
+
+    def _on_frame(self, frame: Frame) -> None:
+        self._frame = frame
+        self._draw_preview()
+
+    def _blit(self) -> None:
+        if self._frame is not None and self._worker is not None:
+            self.ids.preview.show(self._frame.image)
+
+    def _on_code(self, result: ScanResult) -> None:
+        if self._shooting:
+            return
+        if self.flow.read(result.text, result.frame_ts):
+            self.refresh()  # "Got it" now, not at the next redraw
+            Clock.schedule_once(lambda _dt: self._check(), 0)
+
+    def _on_camera_error(self, message: str) -> None:
+        self.flow.camera_failed(message)
+
+    # -- the checks --------------------------------------------------------------------
+
+    def _check(self) -> None:
+        self._after(self.flow.check())
+
+    def _after(self, where: str | None) -> None:
+        if where == "welcome" and self.flow.outcome is not None:
+            WelcomeController.of(self.controllers).show(self.flow.outcome)
+            self.flow.trace.append(("screen_change", time.monotonic()))
+            self.go("welcome")
+
+    # -- touches -----------------------------------------------------------------------
+
+    def back(self) -> None:
+        self.controllers.session.touch()
+        if self.flow.step is ScanStep.TYPING:
+            self.close_typing()
+            return
+        self.controllers.session.reset("done")
+
+    def again(self) -> None:
+        self.flow.again()
+        self.ids.preview.clear()
+        self._start_camera()
+
+    def open_typing(self) -> None:
+        self._stop_camera()
+        self.flow.open_typing()
+
+    def close_typing(self) -> None:
+        self.flow.close_typing()
+        self._start_camera()
+
+    def key(self, char: str) -> None:
+        self.flow.key(char)
+
+    def backspace(self) -> None:
+        self.flow.backspace()
+
+    def submit(self) -> None:
+        self._after(self.flow.submit())
+
+    # -- drawing -------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        f = self.flow
+        self.lang = self.controllers.session.lang
+        self.step = f.step.value
+        self.camera_off = f.camera_error is not None
+        self.refused = f.refused()
+        self.ids.preview.found = f.step in (ScanStep.GOT, ScanStep.RESULT)
+        self.ids.preview.refused = self.refused
+        if f.step is ScanStep.GOT:
+            self.title, self.message, self.next_text = self.t("scan_got_it"), "", ""
+            self.message = self.t("scan_checking")
+        elif f.step is ScanStep.RESULT:
+            self.title, self.message, self.next_text = f.message(), "", f.next_step()
+        elif f.step is ScanStep.TYPING:
+            self.title = self.t("scan_type_title")
+            self.message, self.next_text = self.t("scan_type_hint"), ""
+        else:
+            self.title = self.t("scan_hold")
+            self.message = self.t("scan_camera_off") if self.camera_off else ""
+            self.next_text = "" if self.camera_off else self.t("scan_hint")
+        self.typed = f.typed_shown()
+        self.can_submit = f.can_submit()
+
+    def shot_state(self) -> None:
+        """The viewfinder as a shopper first sees it: a code in view is not scanned, so
+        the screenshot run neither leaves the screen nor records a visit."""
+        self._shooting = True
+        self.flow.enter()
