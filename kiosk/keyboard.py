@@ -62,6 +62,8 @@ class OnScreenKeyboard(BoxLayout):
     #: shown and touchable; follows the session's ``keyboard_open`` once attached
     open = BooleanProperty(False)
     key_h = NumericProperty(dp(KEY_H_DP))
+    #: rows in the current layout (the kv rule's height)
+    rows = NumericProperty(0)
     #: what the keys type into (``key(char)``, ``backspace()``)
     target = ObjectProperty(None, allownone=True)
 
@@ -127,6 +129,7 @@ class OnScreenKeyboard(BoxLayout):
         rows.append(list(BOTTOM))
         for row in rows:
             self.add_widget(self._row(row))
+        self.rows = len(rows)
         self._relabel()
 
     def _row(self, keys: list[tuple[str, float]]) -> BoxLayout:

@@ -12,7 +12,7 @@ TEXTS = {
     "search_placeholder": _t("Type here", "Hier tippen"),
     "search_clear": _t("Clear", "Löschen"),
     "search_show_keyboard": _t("Show keyboard", "Tastatur zeigen"),
-    "product_here": _t("In this store", "In dieser Filiale"),
+    "product_here": _t("Availability here", "Verfügbarkeit hier"),
     "product_nearby": _t("Nearby stores", "Filialen in der Nähe"),
     "product_nearby_none": _t(
         "No store nearby sells this product.",

@@ -116,9 +116,46 @@ def test_typing_rain_shows_each_state_and_a_result_opens_the_product(ui) -> None
     assert _events(ui.db_path, "product.searched") == [
         {"query": "rain", "results": 3, "in_stock_results": 2}
     ]
-    assert _events(ui.db_path, "product.viewed") == [
-        {"sku": "RP-01", "source": "search", "in_stock": False}
-    ]
+    [viewed] = _events(ui.db_path, "product.viewed")
+    assert (viewed["sku"], viewed["source"], viewed["in_stock"]) == ("RP-01", "search", False)
+
+
+def test_no_results_say_what_to_do_and_a_typo_is_corrected(ui) -> None:
+    run = ui.run("""
+        yield k.until(lambda: k.current == "home", 10, "the home screen")
+        k.tap(k.find("home", "search_button"))
+        kb = k.find("search", "keyboard")
+        yield k.until(lambda: kb.open and not k.app.manager.transition.is_active, 5, "keys")
+        message = k.find("search", "message")
+        k.result["hint"] = message.text
+        for ch in "xyzzy":
+            k.tap(kb.key_for(ch))
+        yield k.until(lambda: "xyzzy" in message.text, 5, "no results")
+        k.result["none"] = (message.text, len(k.find("search", "results").children))
+        for _ in range(3):
+            k.tap(kb.key_for("backspace"))
+        yield k.sleep(0.1)
+        k.result["after_backspace"] = k.controllers.search.query
+        k.tap(k.find("search", "clear"))
+        yield k.until(lambda: k.controllers.search.query == "", 5, "a clear box")
+        for ch in "poncjo":
+            k.tap(kb.key_for(ch))
+        yield k.until(lambda: len(k.find("search", "results").children) == 1, 5, "the poncho")
+        yield k.sleep(0.2)
+        k.result["corrected"] = message.text
+        k.result["row"] = k.find("search", "results").children[0].name
+        k.tap(kb.key_for("close"))
+        yield k.until(lambda: not kb.open, 5, "the keyboard hidden")
+        k.result["hidden"] = (k.controllers.session.keyboard_open, kb.height)
+        k.tap(k.find("search", "show_keyboard"))
+        yield k.until(lambda: kb.open, 5, "the keyboard shown again")
+    """)
+    r = run.result
+    assert r["hint"] == "Type a product name, a brand or a number."
+    assert r["none"] == ["Nothing found for “xyzzy”. Try fewer or other words.", 0]
+    assert r["after_backspace"] == "xy"
+    assert r["corrected"] == "Showing results for: poncho" and r["row"] == "Rain Poncho"
+    assert r["hidden"] == [False, 0]
 
 
 def test_typing_keeps_the_session_and_a_reset_closes_the_keyboard(ui_short_idle) -> None:
