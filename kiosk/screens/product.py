@@ -60,10 +60,18 @@ class ProductScreen(BaseScreen):
         super().__init__(**kw)
         c = self.controllers
         self._shown_nearby: tuple[Any, ...] = ()
+        self._came_from = "search"
         self.listen(c.product, c.session)
 
     def back(self) -> None:
-        self.go("search")
+        """Back where the shopper came from (the search, or a scan that opened it)."""
+        self.go(self._came_from)
+
+    def on_pre_enter(self, *a: Any) -> None:
+        out = getattr(self.manager.transition, "screen_out", None)
+        name = getattr(out, "name", None)
+        self._came_from = name if name and name not in ("product", "home") else "search"
+        super().on_pre_enter(*a)
 
     def refresh(self) -> None:
         c = self.controllers
@@ -93,7 +101,18 @@ class ProductScreen(BaseScreen):
         self.ids.scroll.scroll_y = 1
 
     def shot_state(self) -> None:
-        self.controllers.product.show("RP-01", "search")
+        """A product from a search for "rain" (the test kiosk's poncho, sold nearby),
+        unless one is open already."""
+        c = self.controllers
+        if c.product.view() is not None:
+            return
+        rows = c.search.rows()
+        if not rows:
+            c.search.set_query("rain")
+            c.search.submit()
+            rows = c.search.rows()
+        if rows:
+            c.product.show(rows[0].sku, "search")
 
 
 load_kv("product")

@@ -9,19 +9,30 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import textwrap
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from edge_sync import EdgeClient
+from edge_sync.config import load_device_config
+from edge_sync.protocol.campaign_list import parse_campaign_list
 from tests.kiosk.controllers.conftest import write_config
+from tests.kiosk.scan_helpers import campaign_entry, list_doc
 
 ROOT = Path(__file__).resolve().parents[3]
 SHOTS = ROOT / "screenshots" / "shopper"
 
-#: a script helper: widgets of the current screen drawn outside the window, or whose
-#: text is wider than the widget (clipped)
-LAYOUT_CHECK = """
+#: helpers every script here starts with: ``settled()`` (no screen transition running:
+#: the screen manager drops touches during one) and ``_clipped(k)`` (labels of the current
+#: screen drawn outside the window, or with text larger than the label)
+PRELUDE = """
+def settled():
+    return not k.app.manager.transition.is_active
+
+
 def _clipped(k):
     from kivy.core.window import Window
     from kivy.uix.label import Label
@@ -37,6 +48,10 @@ def _clipped(k):
             bad.append(("clipped", w.text, tuple(w.texture_size), tuple(w.size)))
     return bad
 """
+
+
+def _run(ui, body: str, **kw):
+    return ui.run(PRELUDE + textwrap.dedent(body), **kw)
 
 
 def _events(db_path: Path, type_: str) -> list[dict]:
@@ -56,14 +71,16 @@ def ui_short_idle(ui):
 
 
 def test_typing_rain_shows_each_state_and_a_result_opens_the_product(ui) -> None:
-    run = ui.run("""
+    run = _run(
+        ui,
+        """
         from kivy.metrics import dp
         from kiosk import theme
-        yield k.until(lambda: k.current == "home", 10, "the home screen")
+        yield k.until(lambda: k.current == "home" and settled(), 10, "the home screen")
         k.tap_text("Find a product")
-        yield k.until(lambda: k.current == "search", 5, "the search screen")
+        yield k.until(lambda: k.current == "search" and settled(), 5, "the search screen")
         kb = k.find("search", "keyboard")
-        yield k.until(lambda: kb.open and not k.app.manager.transition.is_active, 5, "the keyboard")
+        yield k.until(lambda: kb.open and settled(), 5, "the keyboard")
         k.result["keys"] = [(w.width / dp(1), w.height / dp(1)) for w in kb._keys.values()]
         # the pressed state shows while the finger is down, and the key already typed
         from kivy.tests.common import UnitTestTouch
@@ -82,15 +99,16 @@ def test_typing_rain_shows_each_state_and_a_result_opens_the_product(ui) -> None
         k.result["rows"] = [(r.name, r.brand, r.price, r.state, r.state_text) for r in rows]
         k.result["row_texts"] = [k.texts(r) for r in rows]
         k.tap(next(r for r in rows if r.name == "Rain Poncho"))
-        yield k.until(lambda: k.current == "product", 5, "the product page")
+        yield k.until(lambda: k.current == "product" and settled(), 5, "the product page")
         yield k.sleep(0.3)
         k.result["texts"] = k.texts()
         k.result["fresh"] = k.controllers.product.view().freshness_text
         k.result["image"] = k.screen("product").ids.picture.source
         k.tap(k.find("product", "back"))
-        yield k.until(lambda: k.current == "search", 5, "back to the search")
+        yield k.until(lambda: k.current == "search" and settled(), 5, "back to the search")
         k.result["query_after_back"] = k.controllers.search.query
-    """)
+    """,
+    )
     r = run.result
     assert r["keys"] and all(w >= 80 and h >= 80 for w, h in r["keys"]), r["keys"]
     assert r["down"] == ["down", True, "r"]
@@ -121,11 +139,13 @@ def test_typing_rain_shows_each_state_and_a_result_opens_the_product(ui) -> None
 
 
 def test_no_results_say_what_to_do_and_a_typo_is_corrected(ui) -> None:
-    run = ui.run("""
-        yield k.until(lambda: k.current == "home", 10, "the home screen")
+    run = _run(
+        ui,
+        """
+        yield k.until(lambda: k.current == "home" and settled(), 10, "the home screen")
         k.tap(k.find("home", "search_button"))
         kb = k.find("search", "keyboard")
-        yield k.until(lambda: kb.open and not k.app.manager.transition.is_active, 5, "keys")
+        yield k.until(lambda: kb.open and settled(), 5, "keys")
         message = k.find("search", "message")
         k.result["hint"] = message.text
         for ch in "xyzzy":
@@ -149,7 +169,8 @@ def test_no_results_say_what_to_do_and_a_typo_is_corrected(ui) -> None:
         k.result["hidden"] = (k.controllers.session.keyboard_open, kb.height)
         k.tap(k.find("search", "show_keyboard"))
         yield k.until(lambda: kb.open, 5, "the keyboard shown again")
-    """)
+    """,
+    )
     r = run.result
     assert r["hint"] == "Type a product name, a brand or a number."
     assert r["none"] == ["Nothing found for “xyzzy”. Try fewer or other words.", 0]
@@ -159,14 +180,15 @@ def test_no_results_say_what_to_do_and_a_typo_is_corrected(ui) -> None:
 
 
 def test_typing_keeps_the_session_and_a_reset_closes_the_keyboard(ui_short_idle) -> None:
-    run = ui_short_idle.run("""
+    run = _run(
+        ui_short_idle,
+        """
         import time
-        yield k.until(lambda: k.current == "home", 10, "the home screen")
+        yield k.until(lambda: k.current == "home" and settled(), 10, "the home screen")
         s = k.controllers.session
         k.tap_text("Find a product")
-        yield k.until(lambda: k.current == "search", 5, "the search screen")
+        yield k.until(lambda: k.current == "search" and settled(), 5, "the search screen")
         kb = k.find("search", "keyboard")
-        yield k.until(lambda: not k.app.manager.transition.is_active, 5, "the screen")
         k.result["idle_s"] = s.settings.idle_s
         start, seen = time.monotonic(), set()
         for ch in "wool socks wool":
@@ -182,14 +204,15 @@ def test_typing_keeps_the_session_and_a_reset_closes_the_keyboard(ui_short_idle)
         # now nobody types: "Still there?", then the reset
         yield k.until(lambda: k.app.still_there.showing, 5, "Still there?")
         k.result["keyboard_before_reset"] = kb.open
-        yield k.until(lambda: k.current == "home", 5, "the reset")
+        yield k.until(lambda: k.current == "home" and settled(), 5, "the reset")
         yield k.sleep(0.3)
         k.result["after"] = {
             "open": kb.open, "session": s.keyboard_open, "height": kb.height,
             "query": k.controllers.search.query, "label": k.find("search", "query").text,
             "rows": len(k.find("search", "results").children),
         }
-    """)
+    """,
+    )
     r = run.result
     assert r["typed_for"] > 2 * r["idle_s"]
     assert r["seen"] == ["False", "active"]  # never "Still there?" while typing
@@ -203,10 +226,10 @@ def test_typing_keeps_the_session_and_a_reset_closes_the_keyboard(ui_short_idle)
 @pytest.mark.parametrize("orientation", ["portrait", "landscape"])
 def test_screenshots_of_search_and_product(ui, orientation) -> None:
     landscape = orientation == "landscape"
-    run = ui.run(
-        LAYOUT_CHECK
-        + """
-yield k.until(lambda: k.current == "home", 10, "the home screen")
+    run = _run(
+        ui,
+        """
+yield k.until(lambda: k.current == "home" and settled(), 10, "the home screen")
 k.result["clipped"] = {}
 for lang in ("en", "de"):
     k.controllers.session.set_language(lang)
@@ -214,10 +237,11 @@ for lang in ("en", "de"):
     k.result["clipped"][f"home-{lang}"] = _clipped(k)
     yield k.shot(f"home-ORIENT-{lang}")
     k.tap(k.find("home", "search_button"))
-    yield k.until(lambda: k.current == "search", 5, "the search screen")
+    yield k.until(lambda: k.current == "search" and settled(), 5, "the search screen")
     kb = k.find("search", "keyboard")
-    yield k.until(lambda: kb.open and not k.app.manager.transition.is_active, 5, "the keyboard")
+    yield k.until(lambda: kb.open and settled(), 5, "the keyboard")
     k.result.setdefault("keys", []).extend((w.width, w.height) for w in kb._keys.values())
+    k.result.setdefault("layouts", {})[lang] = sorted(kb._keys)
     for ch in "rain":
         k.tap(kb.key_for(ch))
     yield k.until(lambda: len(k.find("search", "results").children) == 3, 5, "results")
@@ -226,16 +250,19 @@ for lang in ("en", "de"):
     yield k.shot(f"search-ORIENT-{lang}")
     rows = list(reversed(k.find("search", "results").children))
     k.tap(next(r for r in rows if r.row.sku == "RP-01"))
-    yield k.until(lambda: k.current == "product", 5, "the product page")
+    yield k.until(lambda: k.current == "product" and settled(), 5, "the product page")
     yield k.sleep(0.4)
     k.result["clipped"][f"product-{lang}"] = _clipped(k)
     yield k.shot(f"product-ORIENT-{lang}")
     k.controllers.session.reset("done")
-    yield k.until(lambda: k.current == "home", 5, "home again")
+    yield k.until(lambda: k.current == "home" and settled(), 5, "home again")
 """.replace("ORIENT", orientation),
         landscape=landscape,
     )
     assert all(w >= 80 and h >= 80 for w, h in run.result["keys"])
+    de, en = (set(run.result["layouts"][lang]) for lang in ("de", "en"))
+    assert {"Ä", "Ö", "Ü", "ß", "Z", "Y", "space", "backspace", "close", "-", "0"} <= de
+    assert not {"Ä", "Ö", "Ü", "ß"} & en and {"Y", "Z", "space", "backspace"} <= en
     assert run.result["clipped"] == {
         f"{s}-{lang}": [] for lang in ("en", "de") for s in ("home", "search", "product")
     }
@@ -248,3 +275,55 @@ for lang in ("en", "de"):
             assert im.size == size
             assert len(set(im.convert("L").resize((54, 96)).getdata())) > 8
             shutil.copy(png, SHOTS / png.name)
+
+
+@pytest.fixture
+def ui_two_offers(ui):
+    """The ``ui`` kiosk with two campaigns running today (the app's clock is the real
+    one) and an attract loop of 0.8 s."""
+    write_config(ui.tmp, "[kiosk]\nattract_rotate_s = 0.8\n")
+    today = datetime.now(UTC).date()
+    span = {"starts": str(today - timedelta(days=1)), "ends": str(today + timedelta(days=30))}
+    doc = list_doc([campaign_entry("cmp-1", **span), campaign_entry("cmp-2", **span)], as_of=today)
+    client = EdgeClient.from_config(load_device_config(ui.config))
+    try:
+        client.campaign_cache.apply_list(parse_campaign_list(json.dumps(doc).encode()))
+    finally:
+        client.close()
+    return ui
+
+
+def test_the_attract_loop_rotates_and_a_touch_holds_the_card(ui_two_offers) -> None:
+    run = _run(
+        ui_two_offers,
+        """
+        yield k.until(lambda: k.current == "home" and settled(), 10, "the home screen")
+        home = k.screen("home")
+        offer = k.find("home", "offer")
+        yield k.until(lambda: offer.text.startswith("cmp-1"), 5, "the first offer")
+        k.result["visual"] = home.visual
+        opacities = []
+        k.find("home", "card").bind(opacity=lambda _w, v: opacities.append(v))
+        yield k.until(lambda: offer.text.startswith("cmp-2"), 5, "the second offer")
+        yield k.sleep(0.4)
+        k.result["faded"] = (min(opacities), opacities[-1])
+        yield k.until(lambda: offer.text.startswith("cmp-1"), 5, "the first again")
+        # a shopper reading it: touches on the card hold it for longer than the loop
+        held = set()
+        for _ in range(8):
+            k.tap(k.find("home", "card"))
+            held.add(offer.text)
+            yield k.sleep(0.3)
+            held.add(offer.text)
+        k.result["held"] = sorted(held)
+        k.tap_text("Deutsch")
+        yield k.until(lambda: "Stiefel" in offer.text, 5, "the offer in German")
+        k.result["de"] = k.texts()
+    """,
+    )
+    r = run.result
+    # the campaign names a visual this device does not have: the project's fallback
+    assert r["visual"].endswith("fallback/home.png")
+    assert r["faded"][0] < 0.5 and r["faded"][1] == 1  # faded in, and fully shown
+    assert r["held"] == ["cmp-1: 20% off boots"]
+    assert "Code scannen" in r["de"] and any(t.startswith("Gültig bis") for t in r["de"])
