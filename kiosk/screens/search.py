@@ -1,0 +1,146 @@
+"""Search: the query as typed on the on-screen keyboard, results as you type, and each
+result's state here (icon, word and colour: never colour alone). A result opens the
+product page.
+
+Portrait stacks the box, the results and the keyboard; landscape puts the results on
+the left and the box over the keyboard on the right, so results keep the full height
+(a keyboard below at full width would leave room for two rows).
+
+``StockIcon`` / ``StockBadge`` (the state's icon and words) are defined here and drawn
+by ``search.kv``; the product page uses them too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.widget import Widget
+from kivy.utils import escape_markup, get_hex_from_color
+
+from .. import theme
+from ..keyboard import OnScreenKeyboard  # noqa: F401  (the kv rule uses it)
+from .base import BaseScreen, load_kv
+
+#: a state's colour (with the icon and the words: never the colour alone)
+STATE_COLOURS = {"in_stock": theme.IN_STOCK, "low": theme.LOW, "out": theme.OUT}
+
+
+def state_colour(state: str) -> tuple[float, ...]:
+    return STATE_COLOURS.get(state, theme.OUT)
+
+
+class StockIcon(Widget):
+    """✓ in a green disc, ! in an amber one, an empty grey ring for out: drawn, since
+    the bundled font has no such symbols."""
+
+    state = StringProperty("in_stock")
+    colour = ListProperty(list(theme.IN_STOCK))
+
+    def on_state(self, *_a: Any) -> None:
+        self.colour = list(state_colour(self.state))
+
+
+class StockBadge(BoxLayout):
+    state = StringProperty("in_stock")
+    text = StringProperty("")
+    colour = ListProperty(list(theme.IN_STOCK))
+    #: the product page's availability here: bigger icon and type
+    big = BooleanProperty(False)
+
+    def on_state(self, *_a: Any) -> None:
+        self.colour = list(state_colour(self.state))
+
+
+class ResultRow(ButtonBehavior, BoxLayout):
+    row = ObjectProperty(None)
+    name = StringProperty("")
+    brand = StringProperty("")
+    price = StringProperty("")
+    state = StringProperty("in_stock")
+    state_text = StringProperty("")
+
+
+class SearchScreen(BaseScreen):
+    screen_name = "search"
+
+    query_markup = StringProperty("")
+    has_query = BooleanProperty(False)
+    message = StringProperty("")
+    keyboard_open = BooleanProperty(False)
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        c = self.controllers
+        self._shown_rows: tuple[Any, ...] = ()
+        if self.landscape:  # the box goes over the keyboard, on the right
+            field = self.ids.field
+            field.parent.remove_widget(field)
+            self.ids.right.add_widget(field, index=len(self.ids.right.children))
+        self.ids.keyboard.attach(c.session, c.search)
+        self.listen(c.search, c.session)
+
+    # -- touches -------------------------------------------------------------------------
+
+    def back(self) -> None:
+        s = self.controllers.search
+        s.leave()
+        s.clear()
+        self.controllers.session.close_keyboard()
+        self.go("home")
+
+    def open_keyboard(self) -> None:
+        self.controllers.session.open_keyboard()
+
+    def clear(self) -> None:
+        self.controllers.search.clear()
+
+    def open_result(self, sku: str) -> None:
+        c = self.controllers
+        c.search.leave()
+        if c.product.show(sku, "search") is not None:
+            self.go("product")
+
+    # -- drawing -------------------------------------------------------------------------
+
+    def on_pre_enter(self, *a: Any) -> None:
+        self.controllers.session.open_keyboard()
+        super().on_pre_enter(*a)
+
+    def refresh(self) -> None:
+        c = self.controllers
+        self.lang = c.session.lang
+        q = c.search.query
+        self.has_query = bool(q)
+        self.keyboard_open = c.session.keyboard_open
+        cursor = f"[color={get_hex_from_color(theme.PRIMARY)}]|[/color]"
+        if q:
+            self.query_markup = escape_markup(q) + cursor
+        else:
+            hint = escape_markup(self.t("search_placeholder"))
+            self.query_markup = f"{cursor}[color={get_hex_from_color(theme.MUTED)}]{hint}[/color]"
+        self.message = c.search.message() or ""
+        rows = tuple(c.search.rows())
+        if rows != self._shown_rows:
+            self._show(rows)
+
+    def _show(self, rows: tuple[Any, ...]) -> None:
+        box = self.ids.results
+        box.clear_widgets()
+        for r in rows:
+            w = ResultRow(row=r, name=r.name, brand=r.brand, price=r.price_text,
+                          state=r.state, state_text=r.state_text)  # fmt: skip
+            w.bind(on_release=lambda w: self.open_result(w.row.sku))
+            box.add_widget(w)
+        self.ids.scroll.scroll_y = 1
+        self._shown_rows = rows
+
+    def shot_state(self) -> None:
+        s = self.controllers.search
+        s.set_query("rain")
+        s.submit()
+
+
+load_kv("search")
