@@ -33,15 +33,24 @@ def install() -> Notifier:
     notifier = Notifier()
     path = os.environ.get(FIRST_FRAME_ENV)
 
+    def ping(_dt: float) -> None:  # (a callback returning False would be unscheduled)
+        notifier.watchdog()
+
+    shown = []
+
     def first_frame(*_: Any) -> None:
         Window.unbind(on_flip=first_frame)
+        if shown:  # a flip already dispatched when the unbind came
+            return
+        shown.append(True)
         if path:
             write_first_frame(Path(path))
         notifier.ready()
+        if notifier.interval is not None:
+            notifier.watchdog()
+            Clock.schedule_interval(ping, min(notifier.interval, 1.0))
 
     Window.bind(on_flip=first_frame)  # after the first buffer swap: the frame is shown
-    if notifier.interval is not None:
-        Clock.schedule_interval(lambda _dt: notifier.watchdog(), min(notifier.interval, 1.0))
     return notifier
 
 
