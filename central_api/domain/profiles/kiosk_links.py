@@ -3,10 +3,10 @@
 A ``visit.linked`` ties its kiosk session to a profile and attaches the session's
 events (earlier and later ones); events of linked sessions, consents naming a profile
 and pickups of a known order are attached too, and so is kiosk feedback
-(``survey.answered``): to the profile it names when central knows that profile, else
+(``survey.answered``): to the profile it names (created if new, as for a consent), else
 to the profile of the order it names, now or when the order arrives. Feedback that
-reaches no profile stays an anonymous event of its store (``journeys.feedback``). Returns the profiles whose facts
-changed, for ``profile_effects`` to re-derive. Decisions are by ``(occurred_at,
+reaches no profile stays an anonymous event of its store (``journeys.feedback``).
+Returns the profiles whose facts changed, for ``profile_effects`` to re-derive. Decisions are by ``(occurred_at,
 event_id)``, so the result is the same whatever order or grouping the events arrived in.
 """
 
@@ -49,17 +49,6 @@ def _order_of(ve: ValidEvent) -> str | None:
     return None
 
 
-def _known_profiles(conn: Connection, new_events: Iterable[ValidEvent]) -> dict[str, str]:
-    """Feedback's named profiles that central has (an unknown id creates none: a survey
-    is not proof of anyone), each → its live profile."""
-    named = {ve.data["profile_id"] for ve in new_events
-             if ve.event.type == SURVEY and ve.data.get("profile_id")}  # fmt: skip
-    if not named:
-        return {}
-    have = conn.execute(select(profiles.c.id).where(profiles.c.id.in_(sorted(named)))).scalars()
-    return _live_many(conn, have)
-
-
 def _live_many(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
     """``live_profile`` for many ids in one query (merge chains are followed one by one)."""
     ids = sorted(set(ids))
@@ -78,12 +67,13 @@ def _live_many(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
 
 
 def named_profiles(new_events: Iterable[ValidEvent]) -> dict[str, datetime]:
-    """Profiles the events name (QR links, consents), each with its earliest time."""
+    """Profiles the events name (QR links, consents, feedback), each with its earliest
+    time."""
     first_seen: dict[str, datetime] = {}
     for ve in new_events:
         pid = (
             ve.data.get("profile_id")
-            if ve.event.type in ("visit.linked", "consent.recorded")
+            if ve.event.type in ("visit.linked", "consent.recorded", SURVEY)
             else None
         )
         if pid:
@@ -292,7 +282,6 @@ def link_kiosk_events(
             delta.remove_consents(pid, event_ids)
 
     pickups: dict[str, list[str]] = {}
-    surveyed = _known_profiles(conn, new_events)
     for ve in new_events:
         ev, data = ve.event, ve.data
         owner = owners.get((ev.device_id, ev.session_id)) if ev.session_id else None
@@ -308,9 +297,9 @@ def link_kiosk_events(
                 )  # fmt: skip
                 attach_rows.add((target, ev.id))
                 touched.add(target)
-        elif ev.type == SURVEY and data.get("profile_id") in surveyed:
-            attach_rows.add((surveyed[data["profile_id"]], ev.id))
-            touched.add(surveyed[data["profile_id"]])
+        elif ev.type == SURVEY and data.get("profile_id"):
+            attach_rows.add((live[data["profile_id"]], ev.id))
+            touched.add(live[data["profile_id"]])
         elif (order_id := _order_of(ve)) is not None:
             pickups.setdefault(order_id, []).append(ev.id)
     insert_rows(conn, consents, consent_rows, ignore_conflicts=True)
