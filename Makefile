@@ -39,7 +39,9 @@ demo: deps
 	fi
 
 # Runs every benchmarks/*.py not starting with "_"; all run, then the target
-# fails if any of them failed. PostgreSQL as for `make test`.
+# fails if any of them failed. PostgreSQL as for `make test`. kiosk_ui.py starts
+# itself under Xvfb when there is no display; OMK_BENCH_KIOSK_SOAK_S=3600 makes its
+# memory run the hour-long one (default 60 s).
 bench: deps
 	@$(USE_LOCAL_PG); \
 	echo "OMK_TEST_POSTGRES_URL=$${OMK_TEST_POSTGRES_URL:-<unset: postgres benchmarks skip>}"; \

@@ -47,6 +47,7 @@ from .protocol import Ack, Heartbeat, Status, dumps, topics, utcnow
 from .protocol.envelope import MAX_HEARTBEAT_S
 from .protocol.link import LinkOptions, MqttLink, NotConnected, Publication
 from .protocol.store_data import Snapshot
+from .sd_notify import Notifier
 from .version import VERSION
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class SyncDaemon:
         self._next_heartbeat = 0.0
         self._last_heartbeat = 0.0
         self._reported_depth = 0
+        self._systemd = Notifier()  # only under a systemd unit (device_config/systemd/)
         self.sent_batches = 0
         self.acked_events = 0
         will = Publication(
@@ -137,8 +139,10 @@ class SyncDaemon:
         self.link.start()
         self._nudges.start()
         poll = self.cfg.sync.poll_interval_ms / 1000
+        self._systemd.ready()
         try:
             while not self._stop.is_set():
+                self._systemd.watchdog()
                 # Cleared before the work: a nudge that lands during _tick is not lost.
                 self._wake.clear()
                 try:
@@ -149,6 +153,7 @@ class SyncDaemon:
                     self._stop.wait(min(1.0, poll * 10))
                 self._wake.wait(poll)
         finally:
+            self._systemd.stopping()
             self._shutdown()
 
     def stop(self) -> None:

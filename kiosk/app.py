@@ -133,3 +133,8 @@ class KioskApp(App):
             return
         self.strip.text = view.strip_text
         self.strip.connectivity = view.connectivity
+
+    def on_start(self) -> None:  # no blanking; opt-in systemd watchdog, first-frame time
+        from .ops_hooks import install
+
+        install()

@@ -167,6 +167,25 @@ class ConsentRecorded(_Data):
     text_version: RefId
 
 
+#: what went wrong (offered under a rating of 1–3) and what went well (4–5)
+SurveyReason = Literal[
+    "waited_long", "item_missing", "kiosk_hard", "quick", "staff_helpful", "good_offer"
+]
+
+
+class SurveyAnswered(_Data):
+    """The kiosk's one-tap feedback after a pickup or a linked visit. Ids only: the
+    linked visit's profile, or the order handed over (central finds its profile)."""
+
+    survey: Literal["kiosk_feedback"] = "kiosk_feedback"
+    context: Literal["pickup", "visit"]
+    rating: int = Field(ge=1, le=5)
+    scale: Literal[5] = 5
+    reason: SurveyReason | None = None
+    profile_id: RefId | None = None
+    order_id: RefId | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class EventType:
     name: str
@@ -241,5 +260,6 @@ REGISTRY = Registry(
         EventType("pickup.confirmed", 1, PickupConfirmed, C),
         EventType("pickup.refused", 1, PickupRefused, C),
         EventType("consent.recorded", 1, ConsentRecorded, C),
+        EventType("survey.answered", 1, SurveyAnswered, A),
     ]
 )

@@ -35,8 +35,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "method": "kiosk_prompt",
         "text_version": "v1",
     },
+    "survey.answered": {"context": "visit", "rating": 4, "reason": "quick", "profile_id": "p-1"},
 }
-ANALYTICS = ["session.started", "session.ended", "product.searched", "product.viewed"]
+ANALYTICS = [
+    "session.started", "session.ended", "product.searched", "product.viewed", "survey.answered",
+]  # fmt: skip
 CRITICAL = [t for t in SAMPLES if t not in ANALYTICS]
 
 

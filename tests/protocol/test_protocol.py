@@ -73,8 +73,10 @@ def test_every_registered_type_has_a_priority_and_strict_schema():
         "pickup.confirmed",
         "pickup.refused",
         "consent.recorded",
+        "survey.answered",
     }
     assert REGISTRY.get("pickup.confirmed", 1).priority is Priority.CRITICAL
+    assert REGISTRY.get("survey.answered", 1).priority is Priority.ANALYTICS
     assert REGISTRY.get("product.searched", 1).priority is Priority.ANALYTICS
     with pytest.raises(SchemaViolation, match=r"data\.surprise: Extra inputs"):
         REGISTRY.validate_data("session.started", 1, {"trigger": "touch", "surprise": 1})

@@ -57,6 +57,10 @@ EXAMPLES: dict[tuple[str, int], list[dict[str, Any]]] = {
     ("consent.recorded", 1): [
         {"purpose": "profiling", "granted": True, "method": "kiosk_prompt", "text_version": "v1"}
     ],
+    ("survey.answered", 1): [
+        {"context": "pickup", "rating": 2, "reason": "waited_long", "order_id": "o-1"},
+        {"survey": "kiosk_feedback", "context": "visit", "rating": 5, "scale": 5},
+    ],
     ("qr.scanned", 2): [
         {"valid": False, "reason": "not_for_this_store"},
         {"valid": True, "kid": 3},

@@ -4,12 +4,15 @@ Deterministic given ``(facts, now)``: facts are taken in ``facts.ordered`` order
 window is half-open — an answer at exactly ``start + window`` is too late — and a
 finding whose window is still open at ``now`` is not reported yet (``now`` equal to the
 window's end reports it). A finding's ``at`` is when it happened: the fact's time for
-``out_of_stock`` and ``scan_failed``, the end of the window for the others; no finding
+``out_of_stock``, ``scan_failed`` and ``low_rating``, the end of the window for the others; no finding
 is reported before its ``at`` (``at <= now`` always).
 
 - ``out_of_stock``: at a kiosk, a product viewed while not in stock, or a search that
   found products of which none was in stock.
 - ``scan_failed``: a QR scan that did not verify, with its reason.
+- ``low_rating``: kiosk feedback (``survey.answered``) rated at or below
+  ``low_rating_at_most`` (default 2 of 5), with the reason the shopper tapped, if any
+  ("waited_long", "item_missing", "kiosk_hard"), and the order it was about.
 - ``pickup_not_collected``: a click-and-collect order (``pickup_store_id``) with no
   ``pickup.confirmed`` for its ``order_id`` before the window ran out; a pickup after
   that is shown as ``collected_at`` and does not undo the finding (the wait happened).
@@ -55,8 +58,9 @@ def findings_in_order(facts: list[Fact], rules: JourneyRules, now: datetime) -> 
     fr = rules.friction
     disabled = frozenset(fr.disabled)
     out: list[Finding] = []
-    if not {"out_of_stock", "scan_failed"} <= disabled:
-        out.extend(f for f in _at_the_kiosk(facts) if f.kind not in disabled and f.at <= now)
+    if not {"out_of_stock", "scan_failed", "low_rating"} <= disabled:
+        kiosk = _at_the_kiosk(facts, fr.low_rating_at_most)
+        out.extend(f for f in kiosk if f.kind not in disabled and f.at <= now)
     if "pickup_not_collected" not in disabled:
         out.extend(_pickups(facts, timedelta(hours=fr.pickup_uncollected_after_hours), now))
     if "campaign_no_visit" not in disabled:
@@ -69,7 +73,7 @@ def findings_in_order(facts: list[Fact], rules: JourneyRules, now: datetime) -> 
     return out
 
 
-def _at_the_kiosk(facts: list[Fact]) -> Iterable[Finding]:
+def _at_the_kiosk(facts: list[Fact], low_rating: int) -> Iterable[Finding]:
     for f in facts:
         if f.channel != "kiosk":
             continue
@@ -92,6 +96,15 @@ def _at_the_kiosk(facts: list[Fact]) -> Iterable[Finding]:
         elif f.type == "qr.scanned" and d.get("valid") is False:
             detail = {"store_id": f.store_id, "reason": _str(d, "reason"), "kind": _str(d, "kind")}
             yield Finding("scan_failed", f.occurred_at, f.event_id, detail)
+        elif f.type == "survey.answered" and 0 < _int(d, "rating") <= low_rating:
+            detail = {
+                "store_id": f.store_id,
+                "context": _str(d, "context"),
+                "rating": _int(d, "rating"),
+                "reason": _str(d, "reason"),
+                "order_id": _str(d, "order_id"),
+            }
+            yield Finding("low_rating", f.occurred_at, f.event_id, detail)
 
 
 def _pickups(facts: list[Fact], window: timedelta, now: datetime) -> Iterable[Finding]:

@@ -15,6 +15,7 @@ The table's shape (``DEFAULT_JOURNEY_TOML`` below is the full default)::
     "product.searched" = "search"  # an exact type wins over a prefix pattern
     [journey.friction]             # windows, and the finding kinds to leave out
     pickup_uncollected_after_hours = 72
+    low_rating_at_most = 2        # survey.answered at or below: a low_rating finding
     disabled = []
 
 Event types, data fields and stage names are checked against the event schemas, so a
@@ -51,8 +52,9 @@ STAGES: tuple[str, ...] = get_args(Stage)
 STAGE_INDEX = {s: i for i, s in enumerate(STAGES)}
 
 FindingKind = Literal[
-    "out_of_stock", "pickup_not_collected", "campaign_no_visit", "checkout_abandoned", "scan_failed"
-]
+    "out_of_stock", "pickup_not_collected", "campaign_no_visit", "checkout_abandoned",
+    "scan_failed", "low_rating",
+]  # fmt: skip
 FINDING_KINDS: tuple[str, ...] = get_args(FindingKind)
 
 #: every event type central knows, with the data fields of any of its versions
@@ -151,6 +153,8 @@ class FrictionRules(_Model):
     pickup_uncollected_after_hours: float = Field(default=72, gt=0)
     campaign_no_visit_after_days: float = Field(default=14, gt=0)
     checkout_abandoned_after_hours: float = Field(default=24, gt=0)
+    #: a kiosk feedback rating (``survey.answered``, 1–5) at or below this is friction
+    low_rating_at_most: int = Field(default=2, ge=1, le=5)
     #: online facts that show interest in a campaign (they need a campaign id)
     campaign_interaction_types: list[TypePattern] = ["email.clicked", "web.visited", "qr.opened"]
     #: kiosk facts that show the customer came into a store (any store)
@@ -183,6 +187,7 @@ stages = [
   { event = "pickup.confirmed", stage = "delivery_use" },
   { event = "review.posted", stage = "delivery_use" },
   { event = "review.posted", stage = "advocacy", data = { rating = { gte = 4 } } },
+  { event = "survey.answered", stage = "advocacy", data = { rating = { gte = 4 } } },
 ]
 
 [journey.tasks]
@@ -203,11 +208,13 @@ stages = [
 "order.placed" = "order"
 "review.posted" = "review"
 "qr.opened" = "open_campaign_link"
+"survey.answered" = "feedback"
 
 [journey.friction]
 pickup_uncollected_after_hours = 72
 campaign_no_visit_after_days = 14
 checkout_abandoned_after_hours = 24
+low_rating_at_most = 2
 campaign_interaction_types = ["email.clicked", "web.visited", "qr.opened"]
 store_visit_types = ["visit.linked", "campaign.scanned", "pickup.confirmed"]
 disabled = []

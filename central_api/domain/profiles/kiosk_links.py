@@ -2,8 +2,11 @@
 
 A ``visit.linked`` ties its kiosk session to a profile and attaches the session's
 events (earlier and later ones); events of linked sessions, consents naming a profile
-and pickups of a known order are attached too. Returns the profiles whose facts
-changed, for ``profile_effects`` to re-derive. Decisions are by ``(occurred_at,
+and pickups of a known order are attached too, and so is kiosk feedback
+(``survey.answered``): to the profile it names (created if new, as for a consent), else
+to the profile of the order it names, now or when the order arrives. Feedback that
+reaches no profile stays an anonymous event of its store (``journeys.feedback``).
+Returns the profiles whose facts changed, for ``profile_effects`` to re-derive. Decisions are by ``(occurred_at,
 event_id)``, so the result is the same whatever order or grouping the events arrived in.
 """
 
@@ -36,6 +39,14 @@ from .profile_cache import Delta
 from .profile_facts import kiosk_fact
 
 PICKUPS = ("pickup.confirmed", "pickup.refused")
+SURVEY = "survey.answered"
+
+
+def _order_of(ve: ValidEvent) -> str | None:
+    """The order a pickup or a piece of pickup feedback belongs to."""
+    if ve.event.type in PICKUPS or ve.event.type == SURVEY:
+        return ve.data.get("order_id")
+    return None
 
 
 def _live_many(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
@@ -56,12 +67,13 @@ def _live_many(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
 
 
 def named_profiles(new_events: Iterable[ValidEvent]) -> dict[str, datetime]:
-    """Profiles the events name (QR links, consents), each with its earliest time."""
+    """Profiles the events name (QR links, consents, feedback), each with its earliest
+    time."""
     first_seen: dict[str, datetime] = {}
     for ve in new_events:
         pid = (
             ve.data.get("profile_id")
-            if ve.event.type in ("visit.linked", "consent.recorded")
+            if ve.event.type in ("visit.linked", "consent.recorded", SURVEY)
             else None
         )
         if pid:
@@ -219,7 +231,7 @@ def link_kiosk_events(
     lock_keys(
         conn,
         {"session": (f"{d}/{s}" for d, s in sessions),
-         "order": (ve.data["order_id"] for ve in new_events if ve.event.type in PICKUPS)},
+         "order": (o for ve in new_events if (o := _order_of(ve)) is not None)},
     )  # fmt: skip
     links = [ve for ve in new_events if ve.event.type == "visit.linked"]
     stored = _read_links(conn, sessions) if sessions else {}
@@ -285,8 +297,11 @@ def link_kiosk_events(
                 )  # fmt: skip
                 attach_rows.add((target, ev.id))
                 touched.add(target)
-        elif ev.type in PICKUPS:
-            pickups.setdefault(data["order_id"], []).append(ev.id)
+        elif ev.type == SURVEY and data.get("profile_id"):
+            attach_rows.add((live[data["profile_id"]], ev.id))
+            touched.add(live[data["profile_id"]])
+        elif (order_id := _order_of(ve)) is not None:
+            pickups.setdefault(order_id, []).append(ev.id)
     insert_rows(conn, consents, consent_rows, ignore_conflicts=True)
     for pid, event_id in _attach_pickups(conn, pickups):
         attach_rows.add((pid, event_id))
@@ -315,8 +330,9 @@ def _by_profile(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
 
 
 def _attach_pickups(conn: Connection, pickups: dict[str, list[str]]) -> list[tuple[str, str]]:
-    """Pickup events belong to whoever placed the order, whichever arrives first: record
-    them by order, and return (profile, event) for the orders already known."""
+    """Pickup events (and feedback about a pickup) belong to whoever placed the order,
+    whichever arrives first: record them by order, and return (profile, event) for the
+    orders already known."""
     if not pickups:
         return []
     insert_rows(

@@ -86,6 +86,7 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
     "order.placed": {"order_id": "o1", "value": 50.0, "items": 1},
     "review.posted": {"rating": 5},
     "qr.opened": {"campaign_id": "c1", "token_kind": "c", "token_hash": "ab" * 16},
+    "survey.answered": {"context": "pickup", "rating": 5, "order_id": "o1"},
 }
 
 # -- hypothesis ------------------------------------------------------------------------------
@@ -168,6 +169,10 @@ DATA: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "review.posted": _d({"rating": st.integers(1, 5)}, {"order_id": _order}),
     "qr.opened": _d(
         {"campaign_id": _campaign, "token_kind": st.just("r"), "token_hash": st.just("ab" * 16)}
+    ),
+    "survey.answered": _d(
+        {"context": st.sampled_from(["pickup", "visit"]), "rating": st.integers(1, 5)},
+        {"reason": st.sampled_from(["waited_long", "quick"]), "order_id": _order},
     ),
 }
 assert set(DATA) == set(KIOSK_TYPES) | set(ONLINE_TYPES)

@@ -42,6 +42,7 @@ BASE_DATA: dict[str, dict[str, Any]] = {
     "order.placed": {"order_id": "o1", "value": 10.0, "items": 1},
     "review.posted": {"rating": 5},
     "qr.opened": {"campaign_id": "c1", "token_kind": "c", "token_hash": "ab" * 16},
+    "survey.answered": {"context": "visit", "rating": 3},
 }
 
 _ids = itertools.count(1)

@@ -35,6 +35,7 @@ EXPECTED_TASKS = {
     "order.placed": "order",
     "review.posted": "review",
     "qr.opened": "open_campaign_link",
+    "survey.answered": "feedback",
 }
 
 

@@ -62,6 +62,9 @@ STAGE_CASES = [
     ("qr.scanned", {}, None),
     ("pickup.refused", {}, None),
     ("consent.recorded", {}, None),
+    ("survey.answered", {"rating": 3}, None),
+    ("survey.answered", {"rating": 4, "reason": "quick"}, "advocacy"),
+    ("survey.answered", {"rating": 5, "context": "pickup", "order_id": "o1"}, "advocacy"),
 ]
 
 

@@ -106,6 +106,13 @@ DATA: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "qr.opened": st.fixed_dictionaries(
         {"campaign_id": campaigns, "token_kind": st.just("r"), "token_hash": st.just("ab" * 16)}
     ),
+    "survey.answered": st.fixed_dictionaries(
+        {
+            "context": st.sampled_from(["pickup", "visit"]),
+            "rating": st.integers(1, 5),
+            "reason": st.none() | st.sampled_from(["waited_long", "item_missing", "quick"]),
+        }
+    ),
 }
 assert set(DATA) == set(ALL_TYPES)
 

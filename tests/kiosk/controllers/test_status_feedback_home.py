@@ -101,9 +101,6 @@ def test_reasons_follow_the_rating(kiosk: Kiosk):
     assert dict(fb.reasons())["quick"] == "Schnell und einfach"
 
 
-@pytest.mark.skipif(
-    not _registered(SURVEY_TYPE), reason="survey.answered is not in the protocol's schemas yet"
-)
 def test_feedback_goes_to_the_outbox(kiosk: Kiosk):
     assert _answer(kiosk, 2, "waited_long")
     [e] = kiosk.events(SURVEY_TYPE)

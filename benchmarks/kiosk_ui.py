@@ -1,0 +1,270 @@
+"""Benchmark of the kiosk app: cold start, search and scan at the controllers, memory.
+
+* kiosk_cold_start_ratio: ``python main.py kiosk --config … --windowed`` from the
+  process's start to its first frame shown (the first buffer swap, written by the app's
+  ``OMK_KIOSK_FIRST_FRAME_FILE`` hook, ``kiosk/ops_hooks.py``) ÷ the same for a bare
+  Kivy hello-world app (one Label, the same window size) in the same run; medians of
+  the rounds, the two interleaved. Both are new processes on a warm page cache (a
+  kiosk restarted by systemd, not one booting from a cold disk). The kiosk's edge.db
+  holds the 100,000-SKU catalog.
+* kiosk_search_keystroke_p95_ms, kiosk_scan_to_outcome_p95_ms: ``_kiosk_controllers``.
+* kiosk_rss_max_mb, kiosk_rss_growth_mb: the app's resident memory (``/proc/PID``,
+  sampled every 0.25 s) while a scripted person (``kiosk/script.py``) uses it over and
+  over — the language switch by touch, search typing, product pages, a scan, feedback,
+  the idle reset — for ``OMK_BENCH_KIOSK_SOAK_S`` seconds (default 60; 3600 for the
+  hour-long check). Growth is the median of the last third of the samples minus the
+  median of the first third after a warm-up: no upward trend means it stays near 0.
+
+Without a display the benchmark starts itself again under ``xvfb-run``. ``--quick``:
+a 2,000-SKU catalog, fewer rounds, a 15 s scripted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import MAIN, ROOT, median, quick, result, stop, wait
+
+SCREEN = "1920x1920x24"
+HELLO = """
+import os, sys, time
+for k, v in (("KIVY_NO_ARGS", "1"), ("KIVY_NO_FILELOG", "1"), ("KIVY_LOG_MODE", "PYTHON")):
+    os.environ.setdefault(k, v)
+from kivy.config import Config
+Config.set("graphics", "width", "1080")
+Config.set("graphics", "height", "1920")
+Config.set("graphics", "fullscreen", "0")
+from kivy.app import App
+from kivy.core.window import Window
+from kivy.uix.label import Label
+
+class Hello(App):
+    def build(self):
+        return Label(text="Hello, world")
+
+    def on_start(self):
+        def first(*_):
+            Window.unbind(on_flip=first)
+            with open(sys.argv[1], "w") as f:
+                f.write(f"{time.time():.6f}\\n")
+        Window.bind(on_flip=first)
+
+Hello().run()
+"""
+
+
+def under_xvfb() -> None:
+    """Start again under xvfb-run when there is no display (``make bench`` on CI)."""
+    if os.environ.get("DISPLAY") or os.environ.get("OMK_BENCH_XVFB"):
+        return
+    xvfb = shutil.which("xvfb-run")
+    if xvfb is None:
+        sys.exit("kiosk_ui: no DISPLAY and no xvfb-run (make deps installs the xvfb package)")
+    env = {**os.environ, "OMK_BENCH_XVFB": "1"}
+    cmd = [xvfb, "-a", "-s", f"-screen 0 {SCREEN}", sys.executable, *sys.argv]
+    sys.exit(subprocess.run(cmd, env=env).returncode)
+
+
+def build_device(tmp: Path, n_skus: int):
+    """A device config and its edge.db holding an ``n_skus`` catalog (as the daemon
+    would have loaded it); returns (config path, queries, SKUs)."""
+    from benchmarks._edge_store_data import catalog, queries
+    from edge_sync.config import load_device_config
+    from edge_sync.db import open_edge_db
+    from edge_sync.inventory.load import load_snapshot
+    from edge_sync.protocol.store_data import parse_snapshot
+
+    rng = random.Random(11)
+    doc = catalog(n_skus, rng)
+    config = tmp / "device.toml"
+    config.write_text(
+        f'[device]\nid = "s042-k1"\nstore_id = "s042"\ndata_dir = "{tmp / "data"}"\n'
+        '[clock]\nsource = "assume_synced"\n'
+    )
+    cfg = load_device_config(config)
+    cfg.db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn, _ = open_edge_db(cfg.db_path)
+    try:
+        load_snapshot(conn, parse_snapshot(json.dumps(doc).encode(), "s042"))
+    finally:
+        conn.close()
+    return config, queries(doc, rng), [p[0] for p in doc["products"][:50]]
+
+
+def first_frame_s(cmd: list[str], stamp: Path, env: dict[str, str], log: Path) -> float:
+    stamp.unlink(missing_ok=True)
+    t0 = time.time()
+    with log.open("ab") as fh:
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        wait(lambda: (stamp.exists() and stamp.read_text().endswith("\n")) or proc.poll() is not None,
+             120, f"the first frame of {cmd[1:3]}")  # fmt: skip
+        if not stamp.exists():
+            raise RuntimeError(f"{cmd} exited {proc.returncode} before a frame; see {log}")
+        return float(stamp.read_text()) - t0
+    finally:
+        stop(proc)
+
+
+def bench_cold_start(tmp: Path, config: Path, rounds: int) -> None:
+    hello = tmp / "hello.py"
+    hello.write_text(HELLO)
+    stamp = tmp / "first-frame"
+    env = {**os.environ, "OMK_KIOSK_FIRST_FRAME_FILE": str(stamp)}
+    kiosk = [sys.executable, str(MAIN), "kiosk", "--config", str(config), "--windowed"]
+    bare = [sys.executable, str(hello), str(stamp)]
+    log = tmp / "cold-start.log"
+    first_frame_s(kiosk, stamp, env, log)  # warm the page cache for both, untimed
+    first_frame_s(bare, stamp, env, log)
+    ours_s, bare_s = [], []
+    for i in range(rounds):
+        pair = [(kiosk, ours_s), (bare, bare_s)]
+        for cmd, into in pair if i % 2 == 0 else reversed(pair):
+            into.append(first_frame_s(cmd, stamp, env, log))
+    ours, bare_m = median(ours_s), median(bare_s)
+    print(f"cold start to first frame: kiosk median {ours:.3f} s "
+          f"({', '.join(f'{s:.2f}' for s in ours_s)}), bare Kivy hello median {bare_m:.3f} s "
+          f"({', '.join(f'{s:.2f}' for s in bare_s)})")  # fmt: skip
+    result("kiosk_cold_start_ratio", ours / bare_m, "<=", 1.5)
+
+
+SOAK_SCRIPT = """
+import time
+
+QUERIES = {queries!r}
+SKUS = {skus!r}
+DURATION = {duration!r}
+
+
+def script(k):
+    yield k.until(lambda: k.current == "home", 30, "the home screen")
+    c = k.controllers
+    end = time.monotonic() + DURATION
+    cycles = 0
+    while time.monotonic() < end:
+        k.tap_text("Deutsch")
+        yield k.sleep(0.1)
+        k.tap_text("English")
+        q = QUERIES[cycles % len(QUERIES)]
+        for ch in q:
+            c.search.key(ch)
+            yield k.sleep(0.02)
+        yield k.until(lambda: c.search.state.value != "typing", 5, "search results")
+        c.product.show(SKUS[cycles % len(SKUS)])
+        c.search.leave()
+        c.scan.typed("ABCD-EFGH", c.session.id)
+        c.feedback.begin("visit")
+        c.feedback.rate(1 + cycles % 5)
+        c.feedback.choose(None)
+        yield k.sleep(0.1)
+        c.session.reset("timeout")
+        yield k.sleep(0.05)
+        cycles += 1
+    k.result["cycles"] = cycles
+"""
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def bare_rss(tmp: Path) -> float:
+    """The hello-world's resident memory 2 s after its first frame."""
+    hello, stamp = tmp / "hello.py", tmp / "hello-rss-frame"
+    hello.write_text(HELLO)
+    with (tmp / "hello-rss.log").open("wb") as fh:
+        proc = subprocess.Popen([sys.executable, str(hello), str(stamp)], cwd=ROOT, stdout=fh,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        wait(lambda: stamp.exists() or proc.poll() is not None, 60, "the hello-world's frame")
+        time.sleep(2)
+        return rss_mb(proc.pid) or float("nan")
+    finally:
+        stop(proc)
+
+
+def bench_rss(tmp: Path, config: Path, queries: list[str], skus: list[str], seconds: float):
+    script = tmp / "soak.py"
+    script.write_text(
+        textwrap.dedent(SOAK_SCRIPT).format(queries=queries, skus=skus, duration=seconds)
+    )
+    out = tmp / "soak-out"
+    cmd = [sys.executable, str(MAIN), "kiosk", "--config", str(config), "--windowed",
+           "--script", str(script), "--out", str(out)]  # fmt: skip
+    log = tmp / "soak.log"
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
+    samples: list[tuple[float, float]] = []
+    t0 = time.monotonic()
+    try:
+        while proc.poll() is None and time.monotonic() - t0 < seconds + 120:
+            mb = rss_mb(proc.pid)
+            if mb is not None:
+                samples.append((time.monotonic() - t0, mb))
+            time.sleep(0.25)
+    finally:
+        stop(proc)
+    done = out / "result.json"
+    outcome = json.loads(done.read_text()) if done.exists() else {"ok": False}
+    if not outcome.get("ok"):
+        raise RuntimeError(f"the scripted run failed: {outcome.get('error')}; see {log}")
+    warm = [mb for t, mb in samples if t >= min(10.0, seconds / 3)]
+    third = max(1, len(warm) // 3)
+    growth = median(warm[-third:]) - median(warm[:third])
+    peak = max(mb for _, mb in samples)
+    print(f"RSS over {seconds:.0f} s of scripted use ({outcome.get('cycles')} cycles, "
+          f"{len(samples)} samples): after warm-up "
+          f"{warm[0]:.0f} MB, peak {peak:.0f} MB, end {samples[-1][1]:.0f} MB; growth "
+          f"(last third − first third, medians) {growth:+.1f} MB")  # fmt: skip
+    print(
+        f"(the bare Kivy hello-world, same window, same run: {bare_rss(tmp):.0f} MB; under "
+        "Xvfb the GL is Mesa's software renderer, whose share a GPU driver does not have)"
+    )
+    result("kiosk_rss_max_mb", peak, "<=", 250)
+    result("kiosk_rss_growth_mb", growth, "<=", 10)
+
+
+def main() -> int:
+    under_xvfb()
+    small = quick()
+    n_skus = 2000 if small else 100_000
+    soak = float(os.environ.get("OMK_BENCH_KIOSK_SOAK_S", 15 if small else 60))
+    from benchmarks import _kiosk_controllers as inproc
+    from edge_sync import EdgeClient
+    from edge_sync.config import load_device_config
+
+    with tempfile.TemporaryDirectory(prefix="omk-bench-kiosk-") as name:
+        tmp = Path(name)
+        t = time.perf_counter()
+        config, qs, skus = build_device(tmp, n_skus)
+        print(f"edge.db with {n_skus:,} SKUs built in {time.perf_counter() - t:.1f} s")
+        client = EdgeClient.from_config(load_device_config(config))
+        try:
+            inproc.bench_search(client, qs, 2 if small else 5)
+        finally:
+            client.close()
+        inproc.bench_scan(tmp, 20 if small else 200)
+        bench_cold_start(tmp, config, 2 if small else 5)
+        bench_rss(tmp, config, qs, skus, soak)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
