@@ -106,6 +106,8 @@ class KioskApp(App):
             log.exception("a controller's tick failed")
 
     def _on_session(self, what: str) -> None:
+        if what == "language":
+            self._status()  # the strip speaks the new language at once
         if what == "reset":
             self.manager.transition.duration = 0  # a new shopper sees home at once
             self.go("home")

@@ -44,6 +44,7 @@ def image_of(category: str) -> str:
     slug = category.lower().replace(" & ", "-").replace("/", "-").replace(" ", "-")
     return f"products/{slug}.png"
 
+
 STORES = [
     ("s001", "Grünwerk München-Pasing", "Landsberger Str. 480, 81241 München", 48.1446, 11.4612, True),
     ("s002", "Grünwerk München-Riem", "Willy-Brandt-Platz 5, 81829 München", 48.1333, 11.6914, False),
