@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import sqlite3
 
-import sqlite_utils
-
 #: the cache tables, in the order they are created and swapped
 NAMES = (
     "products",
@@ -104,6 +102,8 @@ def create_set(
 
 
 def _create_tables(conn: sqlite3.Connection, suffix: str, names: tuple[str, ...]) -> None:
+    import sqlite_utils  # here, not at the top: it pulls in numpy, 0.15 s of the kiosk's start
+
     db = sqlite_utils.Database(conn)
     for name, (columns, pk, not_null) in _TABLES.items():
         if name not in names:
@@ -131,6 +131,8 @@ def _create_tables(conn: sqlite3.Connection, suffix: str, names: tuple[str, ...]
 
 
 def index_set(conn: sqlite3.Connection, suffix: str, generation: int) -> None:
+    import sqlite_utils
+
     sqlite_utils.Database(conn)["products" + suffix].create_index(  # type: ignore[union-attr]
         ["sku"], index_name=f"products_sku_g{generation}", unique=True, if_not_exists=True
     )
