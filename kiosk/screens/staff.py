@@ -20,126 +20,19 @@ from typing import Any
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
-from kivy.factory import Factory
-from kivy.metrics import dp, sp
-from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
+from kivy.properties import BooleanProperty, ListProperty, StringProperty
 
 from edge_sync.pickups.orders import ORDER_ID_RE
 
-from .. import gesture, theme
+from .. import gesture
 from ..controllers.pickup import PickupStep
-from ..widgets import KButton, KLabel
 from .base import BaseScreen
+from .staff_panels import DELETE, PANELS, StaffPanel
 
 log = logging.getLogger(__name__)
 
-#: the order id keys: digits, then letters, the dash and backspace
-ID_KEYS = ("1234567890", "qwertyuiop", "asdfghjkl-", "zxcvbnm")
-#: the key that deletes (Roboto has no ⌫ glyph: it says so in words)
-DELETE = "\b"
 ID_MAX = 64
 ENTER_KEYS = (13, 271)  # Return, keypad Enter
-#: an order line: read from arm's length while packing the goods
-LINE_SP = 40
-
-
-class StaffPanel(BoxLayout):
-    """One panel of the staff screen (its kv rule calls ``root.screen``)."""
-
-    screen = ObjectProperty(None)
-
-
-class WhoPanel(StaffPanel):
-    """A button for each staff member's name."""
-
-    def on_kv_post(self, _base: Any) -> None:
-        self.screen.bind(names=lambda *_a: self._fill())
-        self._fill()
-
-    def _fill(self) -> None:
-        grid = self.ids.names
-        grid.clear_widgets()
-        for staff_id, name in self.screen.names:
-            b = KButton(text=name, kind="secondary")
-            b.bind(on_release=lambda _b, sid=staff_id: self.screen.choose(sid))
-            grid.add_widget(b)
-
-
-class PinPanel(StaffPanel):
-    pass
-
-
-class MenuPanel(StaffPanel):
-    pass
-
-
-class DeskPanel(StaffPanel):
-    """The order id's key grid, ≥ 80 dp keys."""
-
-    def on_kv_post(self, _base: Any) -> None:
-        for row in ID_KEYS:
-            line = BoxLayout(
-                spacing=dp(theme.KEY_GAP), size_hint=(None, None), height=dp(theme.KEY_DP)
-            )
-            for ch in row:
-                key = Factory.IdKey(text=ch)
-                key.bind(on_release=lambda _k, c=ch: self.screen.key(c))
-                line.add_widget(key)
-            if len(row) < 10:  # the last row ends with a wide Delete key
-                key = Factory.IdKey(font_size=sp(theme.BODY_SP))
-                key.width = (10 - len(row)) * dp(theme.KEY_DP) + (9 - len(row)) * dp(theme.KEY_GAP)
-                key.bind(on_release=lambda _k: self.screen.key(DELETE))
-                self.screen.bind(lang=lambda *_a, k=key: self._delete_label(k))
-                self._delete_label(key)
-                line.add_widget(key)
-            line.width = sum(w.width for w in line.children) + 9 * dp(theme.KEY_GAP)
-            self.ids.key_grid.add_widget(line)
-
-    def _delete_label(self, key: Any) -> None:
-        key.text = self.screen.t("staff_delete")
-
-
-class OrderPanel(StaffPanel):
-    """The order's lines, one label each."""
-
-    def on_kv_post(self, _base: Any) -> None:
-        self.screen.bind(lines=lambda *_a: self._fill())
-        self._fill()
-
-    def _fill(self) -> None:
-        box = self.ids.lines
-        box.clear_widgets()
-        for text in self.screen.lines:
-            line = KLabel(text=text)
-            line.font_size = sp(LINE_SP)  # after the kv rule, which sets the default size
-            box.add_widget(line)
-
-
-class RefusePanel(StaffPanel):
-    """A button for each reason ``pickup.refused`` takes."""
-
-    def on_kv_post(self, _base: Any) -> None:
-        self.screen.bind(reasons=lambda *_a: self._fill())
-        self._fill()
-
-    def _fill(self) -> None:
-        grid = self.ids.reasons
-        grid.clear_widgets()
-        for reason, label in self.screen.reasons:
-            b = KButton(text=label, kind="secondary")
-            b.bind(on_release=lambda _b, r=reason: self.screen.refuse(r))
-            grid.add_widget(b)
-
-
-class DonePanel(StaffPanel):
-    pass
-
-
-PANELS = {
-    "who": WhoPanel, "pin": PinPanel, "menu": MenuPanel, "desk": DeskPanel,
-    "order": OrderPanel, "refuse": RefusePanel, "done": DonePanel,
-}  # fmt: skip
 
 
 class StaffScreen(BaseScreen):
@@ -198,6 +91,8 @@ class StaffScreen(BaseScreen):
     # -- drawing -------------------------------------------------------------------------
 
     def refresh(self) -> None:
+        if self.manager is not None and self.manager.current != self.name:
+            return  # drawn when shown: a hidden page reads nothing
         p = self.controllers.pickup
         self.lang = self.controllers.session.lang
         self.staff_name = p.staff.name if p.staff else ""

@@ -16,6 +16,7 @@ from .base import BaseScreen
 
 #: the table's type: large, read standing in front of the kiosk
 ROW_SP = 32
+ROW_SP_LANDSCAPE = 28
 
 
 class StatusScreen(BaseScreen):
@@ -41,6 +42,8 @@ class StatusScreen(BaseScreen):
         super().on_pre_enter(*a)
 
     def refresh(self) -> None:
+        if self.manager is not None and self.manager.current != self.name:
+            return  # drawn when shown: a hidden page reads nothing
         self.lang = self.controllers.session.lang
         view = self.controllers.status.view()
         problem_label = self.t("row_problem")
@@ -51,6 +54,7 @@ class StatusScreen(BaseScreen):
         """One row per line of the table, both cells top-aligned (a value may wrap)."""
         table = self.ids.table
         table.clear_widgets()
+        size = ROW_SP_LANDSCAPE if self.landscape else ROW_SP  # landscape: all rows fit
         for label, value, problem in self.rows:
             colour = theme.ERROR if problem else theme.TEXT
             font = theme.FONT_BOLD if problem else theme.FONT
@@ -59,7 +63,7 @@ class StatusScreen(BaseScreen):
                                   (value, 0.6, colour)):  # fmt: skip
                 cell = KLabel(text=text, size_hint_x=hint, pos_hint={"top": 1})
                 # after the kv rule, which sets KLabel's own colour, font and size
-                cell.color, cell.font_name, cell.font_size = c, font, sp(ROW_SP)
+                cell.color, cell.font_name, cell.font_size = c, font, sp(size)
                 cell.bind(height=lambda *_a, r=row: _fit(r))
                 row.add_widget(cell)
             table.add_widget(row)
