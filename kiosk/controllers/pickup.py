@@ -5,6 +5,12 @@
                      │ then a lock-out countdown            └ back ──▶ READY
     any step ──lock / staff idle / shopper reset──▶ LOCKED
 
+With several staff on the list, the PIN screen asks who first (``staff_list``,
+``choose_staff``): one hash to check instead of one per person. A PIN check takes
+about 40 ms a hash, so the app splits ``submit_pin`` in three: ``begin_pin_check`` on
+the UI thread, ``run_pin_check`` in a worker, ``finish_pin_check`` back on the UI
+thread (``checking`` is True between, for the pressed state).
+
 Every refusal comes back as ``problem``, in the staff member's words and language: a
 second confirm of the same order says when and by whom it was handed over. The desk
 locks itself after ``staff_idle_s`` without use (``StaffSession``), and on every
@@ -15,8 +21,9 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from enum import StrEnum
 
@@ -31,6 +38,7 @@ from edge_sync.pickups import (
     UnlockRefused,
 )
 from edge_sync.pickups.refusals import Refusal
+from edge_sync.pickups.staff import staff_rows
 from edge_sync.protocol.tokens import Token
 
 from ..settings import KioskSettings
@@ -42,6 +50,8 @@ from .words import say, when_text
 log = logging.getLogger(__name__)
 
 PIN_MAX = 12
+#: messages that say something went right
+_GOOD_NEWS = frozenset({"staff_hello", "handed_over", "refused_recorded", "pin_again"})
 
 
 class PickupStep(StrEnum):
@@ -50,6 +60,14 @@ class PickupStep(StrEnum):
     READY = "ready"  # unlocked: scan the customer's code or type the order id
     ORDER = "order"
     DONE = "done"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PinCheck:
+    """One PIN taken off the pad, to check away from the UI thread."""
+
+    pin: str = field(repr=False)
+    staff_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +116,11 @@ class PickupController(Observable):
         #: (i18n key, fields): the last problem or result, for ``message()``
         self._message: tuple[str, dict[str, object]] | None = None
         self._lockout_shown: int | None = None
+        #: who is unlocking (None: any staff member's PIN; the whole list is checked)
+        self.chosen: tuple[str, str] | None = None
+        #: a PIN check is running in a worker
+        self.checking = False
+        self._pending: PinCheck | None = None
         session.register("pickup", self.reset)
 
     # -- unlocking -----------------------------------------------------------------------
@@ -106,20 +129,23 @@ class PickupController(Observable):
         """Staff opened the pickup desk: ask for the PIN."""
         self.session.touch()
         if self.step is PickupStep.LOCKED:
-            self.pin, self._message = "", None
+            self.pin, self._message, self.chosen = "", None, None
             if (left := self.lockout_left()) > 0:  # locked out before (a restart keeps it)
                 self._say("pin_locked", n=left)
             self._set(PickupStep.PIN)
 
     def digit(self, d: str) -> None:
         self.session.touch()
-        if self.step is PickupStep.PIN and d.isdigit() and len(d) == 1 and len(self.pin) < PIN_MAX:
+        if (
+            self.step is PickupStep.PIN and not self.checking
+            and d.isdigit() and len(d) == 1 and len(self.pin) < PIN_MAX
+        ):  # fmt: skip
             self.pin += d
             self._notify("pin")
 
     def backspace(self) -> None:
         self.session.touch()
-        if self.step is PickupStep.PIN:
+        if self.step is PickupStep.PIN and not self.checking:
             self.pin = self.pin[:-1]
             self._notify("pin")
 
@@ -131,21 +157,68 @@ class PickupController(Observable):
         """Seconds until a PIN is checked again (0: now)."""
         return math.ceil(self.unlocker.locked_for())
 
-    def submit_pin(self) -> bool:
-        """Check the PIN; True when the desk is unlocked."""
-        self.session.touch()
-        if self.step is not PickupStep.PIN:
-            return False
-        pin, self.pin = self.pin, ""
+    def staff_list(self) -> list[tuple[str, str]]:
+        """(staff id, name) of everyone who may unlock, by id (a short read of edge.db)."""
         try:
-            self.staff = self.unlocker.unlock(pin)
+            conn = sqlite3.connect(f"file:{self.client.outbox.path}?mode=ro", uri=True)
+            try:
+                return [(sid, name) for sid, name, _h in staff_rows(conn, None)]
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            log.exception("the staff list could not be read")
+            return []
+
+    def choose_staff(self, staff_id: str | None) -> None:
+        """Who is about to type their PIN (None: back to the list)."""
+        self.session.touch()
+        if self.step is PickupStep.PIN and not self.checking:
+            names = dict(self.staff_list())
+            self.chosen = (staff_id, names[staff_id]) if staff_id in names else None
+            self.pin = ""
+            self._notify("pin")
+
+    def submit_pin(self) -> bool:
+        """Check the PIN here and now; True when the desk is unlocked."""
+        check = self.begin_pin_check()
+        if check is None:
+            return False
+        return self.finish_pin_check(check, self.run_pin_check(check))
+
+    def begin_pin_check(self) -> PinCheck | None:
+        """Take the typed PIN off the pad (UI thread); None when there is nothing to check."""
+        self.session.touch()
+        if self.step is not PickupStep.PIN or self.checking:
+            return None
+        check = PinCheck(self.pin, self.chosen[0] if self.chosen else None)
+        self.pin, self.checking, self._pending = "", True, check
+        self._notify("pin")
+        return check
+
+    def run_pin_check(self, check: PinCheck) -> StaffSession | UnlockRefused:
+        """The slow part, safe in a worker thread: it touches no controller state."""
+        try:
+            return self.unlocker.unlock(check.pin, check.staff_id)
         except UnlockRefused as err:
+            return err
+
+    def finish_pin_check(self, check: PinCheck, result: StaffSession | UnlockRefused) -> bool:
+        """Apply a check's result (UI thread); True when the desk is unlocked."""
+        if check is not self._pending or self.step is not PickupStep.PIN:
+            # the desk was locked (or reset) meanwhile: this check belongs to no one
+            if isinstance(result, StaffSession):
+                result.end()
+            return False
+        self.checking, self._pending = False, None
+        if isinstance(result, UnlockRefused):
+            err = result
             if err.locked:
                 self._say("pin_locked", n=err.retry_in_s or self.lockout_left())
             else:
                 key = "pin_wrong_one" if err.tries_left == 1 else "pin_wrong"
                 self._say(key, n=err.tries_left)
             return False
+        self.staff = result
         self._message = ("staff_hello", {"name": self.staff.name})
         self._set(PickupStep.READY)
         return True
@@ -238,7 +311,8 @@ class PickupController(Observable):
         """Lock the desk (staff tapped "done", the staff session went idle, or a reset)."""
         if self.staff is not None:
             self.staff.end()
-        self.staff, self.order, self.pin = None, None, ""
+        self.staff, self.order, self.pin, self.chosen = None, None, "", None
+        self.checking, self._pending = False, None
         self._message = (key, {}) if key else None
         self._set(PickupStep.LOCKED)
 
@@ -263,6 +337,11 @@ class PickupController(Observable):
             for k, v in fields.items()
         }
         return say(key, lang, **shown)
+
+    def message_is_problem(self) -> bool:
+        """The message is a refusal or a wrong PIN (shown in the error colour), not a
+        greeting or a result."""
+        return self._message is not None and self._message[0] not in _GOOD_NEWS
 
     def reset(self) -> None:
         self.lock()

@@ -163,7 +163,10 @@ class StatusController(Observable):
             (say("row_dead", lang), str(dead)),
         ]  # fmt: skip
         for name in ("catalog", "keys", "campaigns", "config"):
-            rows.append((say(f"row_version_{name}", lang), versions[name] or unknown))
+            value = versions[name] or unknown
+            if name == "keys" and (issued := _ts(versions[name])) is not None:
+                value = when_text(issued, self.tz, lang, now)  # a time staff can read
+            rows.append((say(f"row_version_{name}", lang), value))
         rows.append((say("row_software", lang), VERSION))
         return tuple(rows)
 

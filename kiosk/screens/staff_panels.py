@@ -1,0 +1,135 @@
+"""The panels of the staff screen (``staff.StaffScreen``), one per step: who, the PIN
+pad, the menu, the desk with its order id keys, the order, the refusal reasons and the
+result. Their kv rules are in ``assets/kv/staff.kv``; each reads ``root.screen``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.factory import Factory
+from kivy.metrics import dp, sp
+from kivy.properties import ObjectProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from .. import theme
+from ..widgets import KButton, KLabel
+
+#: the order id keys: digits, then letters, the dash and backspace
+ID_KEYS = ("1234567890", "qwertyuiop", "asdfghjkl-", "zxcvbnm")
+#: the key that deletes (Roboto has no ⌫ glyph: it says so in words)
+DELETE = "\b"
+#: an order line: read from arm's length while packing the goods
+LINE_SP = 40
+
+
+class StaffPanel(BoxLayout):
+    """One panel of the staff screen (its kv rule calls ``root.screen``)."""
+
+    screen = ObjectProperty(None)
+
+
+class WhoPanel(StaffPanel):
+    """A button for each staff member's name."""
+
+    def on_kv_post(self, _base: Any) -> None:
+        self.screen.bind(names=lambda *_a: self._fill())
+        self._fill()
+
+    def _fill(self) -> None:
+        grid = self.ids.names
+        grid.clear_widgets()
+        for staff_id, name in self.screen.names:
+            b = KButton(text=name, kind="secondary")
+            b.bind(on_release=lambda _b, sid=staff_id: self.screen.choose(sid))
+            grid.add_widget(b)
+
+
+class PinPanel(StaffPanel):
+    pass
+
+
+class MenuPanel(StaffPanel):
+    pass
+
+
+class DeskPanel(StaffPanel):
+    """The order id's key grid, ≥ 80 dp keys."""
+
+    def on_kv_post(self, _base: Any) -> None:
+        for row in ID_KEYS:
+            line = BoxLayout(
+                spacing=dp(theme.KEY_GAP), size_hint=(None, None), height=dp(theme.KEY_DP)
+            )
+            for ch in row:
+                key = Factory.IdKey(text=ch)
+                key.bind(on_release=lambda _k, c=ch: self.screen.key(c))
+                line.add_widget(key)
+            if len(row) < 10:  # the last row ends with a wide Delete key
+                key = Factory.IdKey(font_size=sp(theme.BODY_SP))
+                key.width = (10 - len(row)) * dp(theme.KEY_DP) + (9 - len(row)) * dp(theme.KEY_GAP)
+                key.bind(on_release=lambda _k: self.screen.key(DELETE))
+                self.screen.bind(lang=lambda *_a, k=key: self._delete_label(k))
+                self._delete_label(key)
+                line.add_widget(key)
+            line.width = sum(w.width for w in line.children) + 9 * dp(theme.KEY_GAP)
+            self.ids.key_grid.add_widget(line)
+
+    def _delete_label(self, key: Any) -> None:
+        key.text = self.screen.t("staff_delete")
+
+
+class OrderPanel(StaffPanel):
+    """The order's lines, one label each."""
+
+    def on_kv_post(self, _base: Any) -> None:
+        self.screen.bind(lines=lambda *_a: self._fill())
+        self._fill()
+
+    def _fill(self) -> None:
+        box = self.ids.lines
+        box.clear_widgets()
+        for text in self.screen.lines:
+            line = KLabel(text=text)
+            line.font_size = sp(LINE_SP)  # after the kv rule, which sets the default size
+            box.add_widget(line)
+
+
+class RefusePanel(StaffPanel):
+    """A button for each reason ``pickup.refused`` takes."""
+
+    def on_kv_post(self, _base: Any) -> None:
+        self.screen.bind(reasons=lambda *_a: self._fill())
+        self._fill()
+
+    def _fill(self) -> None:
+        grid = self.ids.reasons
+        grid.clear_widgets()
+        for reason, label in self.screen.reasons:
+            b = KButton(text=label, kind="secondary")
+            b.bind(on_release=lambda _b, r=reason: self.screen.refuse(r))
+            grid.add_widget(b)
+
+
+class DonePanel(StaffPanel):
+    """The result; "Customer feedback" only when there is a feedback screen to go to
+    (added, not hidden: a hidden button would still take its row's space)."""
+
+    def on_kv_post(self, _base: Any) -> None:
+        self._feedback = Factory.FeedbackButton()
+        self._feedback.bind(on_release=lambda _b: self.screen.feedback())
+        self.screen.bind(can_feedback=lambda *_a: self._place(), lang=lambda *_a: self._place())
+        self._place()
+
+    def _place(self) -> None:
+        box, b = self.ids.buttons, self._feedback
+        b.text = self.screen.t("staff_feedback")
+        if self.screen.can_feedback and b.parent is None:
+            box.add_widget(b, index=len(box.children))  # first
+        elif not self.screen.can_feedback and b.parent is not None:
+            box.remove_widget(b)
+
+
+PANELS = {
+    "who": WhoPanel, "pin": PinPanel, "menu": MenuPanel, "desk": DeskPanel,
+    "order": OrderPanel, "refuse": RefusePanel, "done": DonePanel,
+}  # fmt: skip
