@@ -19,7 +19,9 @@ from .timefmt import Rfc3339Time
 
 Money = Annotated[float, Field(ge=0, le=10_000_000)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-Url = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+#: no NUL: central stores event data as JSON in PostgreSQL, whose text cannot hold one
+#: (a "\u0000" in stored JSON made every later ``data ->> …`` read over it fail)
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"^[^\x00]*$")]
 
 
 class EmailOpened(_Data):

@@ -155,3 +155,16 @@ def test_two_identified_profiles_are_not_merged_by_an_event(client, keys, engine
         assert (
             c.execute(select(profiles.c.status).where(profiles.c.id == p2)).scalar_one() == "active"
         )
+
+
+def test_a_url_with_a_nul_is_refused_and_campaign_reads_still_work(client, keys, engine):
+    """PostgreSQL cannot turn a stored "\\u0000" into text, so one accepted event with a
+    NUL in its URL made every later read of ``data ->> 'campaign_id'`` fail (the funnel
+    by campaign answered 500)."""
+    bad = online("web.visited", {"url": "https://shop/\x00tents"})
+    r = post(client, keys.integration, [bad])
+    assert r.status_code == 200 and r.json()["accepted"] == []
+    (why,) = r.json()["rejected"]
+    assert why["reason"] == "schema_violation" and "data.url" in why["detail"]
+    r = client.get("/api/v1/funnel", params={"campaign": "spring"}, headers=bearer(keys.marketer))
+    assert r.status_code == 200, r.text
