@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from edge_sync import EdgeClient, EdgeError
 
 from ..settings import KioskSettings
+from .bound import SessionBound
 from .clock import Clock
-from .observe import Observable
 from .session import SessionController
 from .words import say
 
@@ -62,7 +62,7 @@ class FeedbackStep(StrEnum):
     THANKS = "thanks"
 
 
-class FeedbackController(Observable):
+class FeedbackController(SessionBound):
     def __init__(
         self,
         client: EdgeClient,
@@ -70,11 +70,7 @@ class FeedbackController(Observable):
         settings: KioskSettings | None = None,
         clock: Clock | None = None,
     ) -> None:
-        super().__init__()
-        self.client = client
-        self.session = session
-        self.settings = settings or session.settings
-        self.clock = clock or session.clock
+        super().__init__(client, session, settings, clock)
         self.step = FeedbackStep.IDLE
         self.rating: int | None = None
         self.last_recorded: bool | None = None

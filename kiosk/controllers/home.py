@@ -14,8 +14,8 @@ from edge_sync.protocol.campaign_list import CampaignEntry
 
 from .. import i18n
 from ..settings import KioskSettings
+from .bound import SessionBound
 from .clock import Clock
-from .observe import Observable
 from .session import SessionController
 from .words import say
 
@@ -37,7 +37,7 @@ class OfferCard:
     visual: str
 
 
-class HomeController(Observable):
+class HomeController(SessionBound):
     """``subscribe`` gets ``"offers"`` (list read again), ``"card"`` (rotation) and
     ``"language"``."""
 
@@ -48,11 +48,7 @@ class HomeController(Observable):
         settings: KioskSettings | None = None,
         clock: Clock | None = None,
     ) -> None:
-        super().__init__()
-        self.client = client
-        self.session = session
-        self.settings = settings or session.settings
-        self.clock = clock or session.clock
+        super().__init__(client, session, settings, clock)
         self._campaigns: list[CampaignEntry] = []
         self.index = 0
         self._shown_at = self.clock.monotonic()

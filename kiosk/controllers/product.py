@@ -17,8 +17,8 @@ from edge_sync.inventory.availability import NearbyStock, ProductAvailability
 from edge_sync.protocol.ids import parse_ts
 
 from ..settings import KioskSettings
+from .bound import SessionBound
 from .clock import Clock
-from .observe import Observable
 from .search import stock_text
 from .session import SessionController
 from .words import ago_text, distance_text, price_text, say
@@ -69,7 +69,7 @@ def _nearby_row(n: NearbyStock, lang: str) -> NearbyRow:
     return NearbyRow(n.store_id, n.name, distance, n.state, _nearby_text(n, lang), n.quantity)
 
 
-class ProductController(Observable):
+class ProductController(SessionBound):
     """``show(sku)`` opens a product; ``view()`` is what the page draws (in the
     session's language, so a language switch needs only a redraw)."""
 
@@ -80,11 +80,7 @@ class ProductController(Observable):
         settings: KioskSettings | None = None,
         clock: Clock | None = None,
     ) -> None:
-        super().__init__()
-        self.client = client
-        self.session = session
-        self.settings = settings or session.settings
-        self.clock = clock or session.clock
+        super().__init__(client, session, settings, clock)
         self._data: ProductAvailability | None = None
         session.register("product", self.reset)
 

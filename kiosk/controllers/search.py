@@ -20,8 +20,8 @@ from edge_sync import EdgeClient, EdgeError
 from edge_sync.inventory.availability import SearchHit, StockHere
 
 from ..settings import KioskSettings
+from .bound import SessionBound
 from .clock import Clock
-from .observe import Observable
 from .session import SessionController
 from .words import price_text, say
 
@@ -69,7 +69,7 @@ def _row(h: SearchHit, lang: str) -> ResultRow:
     return ResultRow(p.sku, p.name, p.brand, price, here.state, text, here.quantity, p.image)
 
 
-class SearchController(Observable):
+class SearchController(SessionBound):
     """``subscribe`` gets ``"query"`` on each key and ``"results"`` when they change."""
 
     def __init__(
@@ -79,11 +79,7 @@ class SearchController(Observable):
         settings: KioskSettings | None = None,
         clock: Clock | None = None,
     ) -> None:
-        super().__init__()
-        self.client = client
-        self.session = session
-        self.settings = settings or session.settings
-        self.clock = clock or session.clock
+        super().__init__(client, session, settings, clock)
         self.query = ""
         self._hits: list[SearchHit] = []
         self.corrected: dict[str, list[str]] = {}
