@@ -190,12 +190,17 @@ def _parser() -> argparse.ArgumentParser:
     qdec.add_argument("images", nargs="+", metavar="IMAGE")
 
     demo = sub.add_parser(
-        "demo", help="broker + central + edge daemons with simulated kiosk traffic"
+        "demo", help="broker + central + edge daemons, simulated traffic, then the kiosk app"
     )
     demo.add_argument("--events", type=int, default=300, help="events per device")
     demo.add_argument("--devices", type=int, default=2)
     demo.add_argument("--keep-running", action="store_true", help="keep everything up until Ctrl-C")
     demo.add_argument("--dir", default="var/demo", help="where the demo keeps its state")
+    demo.add_argument(
+        "--kiosk", choices=["auto", "window", "script", "none"], default="auto",
+        help="the kiosk app: a window for you (auto: when there is a display), a scripted "
+        "shopper under Xvfb (auto: when there is none), or not at all",
+    )  # fmt: skip
     return p
 
 
@@ -352,7 +357,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             devices=args.devices,
             keep_running=args.keep_running,
             workdir=args.dir,
-        )
+            kiosk=args.kiosk if args.kiosk != "auto" else
+            ("window" if os.environ.get("DISPLAY") else "script"),
+        )  # fmt: skip
     raise AssertionError(args.cmd)
 
 

@@ -33,7 +33,20 @@ from typing import Any
 
 import requests
 
+from .demo_codes import make_codes
 from .demo_hooks import HookReceiver
+from .demo_kiosk import (
+    camera_setting,
+    codes_list,
+    device_ready,
+    how_to_use,
+    kiosk_config,
+    kiosk_report,
+    run_kiosk,
+    score_of,
+    script_summary,
+    wait_for_central,
+)
 from .demo_online import Api, send_online_traffic
 from .demo_report import how_to_section, kiosk_section, marketer_report, traffic_section
 from .demo_store import (
@@ -118,7 +131,7 @@ def _write_configs(root: Path, mqtt_port: int, api_port: int) -> None:
         # deliver the demo's webhooks within a second of the crossing
         "[webhooks]\npoll_interval_s = 0.2\nbase_delay_s = 0.5\n"
         # the simulated shoppers' QR codes are signed with this key (``--key-dir``)
-        f'[tokens]\nkey_dir = "{root / "keys"}"\npublic_host = "shop.example-retailer.com"\n'
+        f'[tokens]\nkey_dir = "{root / "keys"}"\npublic_host = "shop.example.com"\n'
     )
 
 
@@ -189,8 +202,45 @@ def _pickups_line(shop: Api, placed: int) -> str:
     )
 
 
+def _kiosk_phase(
+    root: Path, py: list[str], cfg: Path, apis: dict[str, Api], pin: str, mode: str,
+    procs: Procs,
+) -> list[str]:  # fmt: skip
+    """The real kiosk app on ``cfg``'s device: the codes to scan, the visit (a person's
+    or the script's), and what central recorded of it."""
+    from edge_sync.protocol import utcnow
+
+    admin, marketer, shop = apis["admin"], apis["marketer"], apis["integration"]
+    codes = make_codes(root, py, marketer, shop, utcnow().date(), DEMO_STORE, _demo_skus())
+    print(
+        "two campaigns made (a direct-mail flyer with a code per customer, a poster with one "
+        f"code), and order {codes.order_id} ready for pickup; their codes are images in "
+        f"{root / 'codes'}/"
+    )
+    print("\n".join(codes_list(codes)))
+    camera = camera_setting(root, mode)
+    kiosk_config(cfg, camera)
+
+    def wait(what: str, pred: Callable[[], bool], timeout: float) -> None:
+        _wait(what, pred, timeout, procs)
+
+    wait(f"{cfg.stem} to have the campaigns, keys and the order", device_ready(cfg, codes), 60)
+    before = score_of(admin, marketer, codes.recipient_id)
+    if mode == "window":
+        print("\n".join(how_to_use(root, codes, pin, camera)), flush=True)
+    run = run_kiosk(root, py, cfg, codes, pin, DEMO_STAFF_NAME, mode, wait)
+    lines = script_summary(run, codes, cfg.stem) if run.result else []
+    wait_for_central(admin, shop, codes, run, cfg.stem, wait)
+    lines += kiosk_report(admin, marketer, shop, codes, run, before, cfg.stem, DEMO_STORE)
+    return lines
+
+
 def run_demo(
-    events: int = 300, devices: int = 2, keep_running: bool = False, workdir: str = "var/demo"
+    events: int = 300,
+    devices: int = 2,
+    keep_running: bool = False,
+    workdir: str = "var/demo",
+    kiosk: str = "script",
 ) -> int:
     from edge_sync.protocol import utcnow
 
@@ -340,6 +390,9 @@ def run_demo(
         for p in marketer.all_pages("/api/v1/profiles"):
             seen.setdefault(p["id"], "online")
         print(marketer_report(marketer, admin, hook["id"], hooks.got(), hooks.url, seen))
+        if kiosk != "none":
+            apis = {"admin": admin, "marketer": marketer, "integration": shop}
+            print("\n".join(_kiosk_phase(root, py, configs[0], apis, pin, kiosk, procs)) + "\n")
         print("\n".join(how_to_section(base, keys["marketer"], keep_running)))
         if keep_running:
             print(f"\nrunning; logs in {root / 'logs'}. Ctrl-C to stop.")

@@ -119,9 +119,14 @@ def restock(
     return before, quantity
 
 
-def product_name(sku: str, data_dir: Path = DEMO_DATA) -> str:
+def product_names(data_dir: Path = DEMO_DATA) -> dict[str, str]:
+    """Each demo product's name by SKU (the shop's orders carry them, as a shop's do)."""
     with (data_dir / "catalog.csv").open(encoding="utf-8", newline="") as f:
-        return next(r["name"] for r in csv.DictReader(f) if r["sku"] == sku)
+        return {r["sku"]: r["name"] for r in csv.DictReader(f)}
+
+
+def product_name(sku: str, data_dir: Path = DEMO_DATA) -> str:
+    return product_names(data_dir)[sku]
 
 
 def place_ready_orders(
@@ -132,12 +137,13 @@ def place_ready_orders(
     ``--orders`` file lists them: ``code`` is the pickup code's text, what the customer's
     QR code holds and the kiosk scans."""
     made = []
+    names = product_names()
     for i in range(first, first + count):
         lines = [
-            {"sku": skus[(i * 7 + j) % len(skus)], "quantity": 1 + (i + j) % 2,
-             "unit_price": 9.99 + j}
+            {"sku": sku, "name": names[sku], "quantity": 1 + (i + j) % 2, "unit_price": 9.99 + j}
             for j in range(1 + i % 3)
-        ]  # fmt: skip
+            for sku in [skus[(i * 7 + j) % len(skus)]]
+        ]
         body = {
             "external_id": f"DEMO-{prefix}-{i + 1:03d}", "store_id": store_id,
             "customer_id": f"C-pickup-{prefix}-{i + 1:03d}", "lines": lines,

@@ -108,11 +108,65 @@ def product(path: Path, w: int = 600, h: int = 600) -> None:
     _finish(im, w, h, path)
 
 
+def garden_offer(path: Path, w: int = 1200, h: int = 720) -> None:
+    """The demo's flyer offer: a spade and a watering can by a sprouting plant."""
+    im, d = _canvas(w, h, "#EAF4EC")
+    d.ellipse(_s(120, 80, 700, 660), fill="#CFE8D4")
+    d.rectangle(_s(0, 560, w, h), fill="#B9875A")  # soil
+    # plant
+    d.line(_s(600, 560, 600, 330), fill=GREEN, width=18 * SS)
+    d.ellipse(_s(470, 300, 600, 380), fill=GREEN)
+    d.ellipse(_s(600, 240, 740, 330), fill="#2E9A47")
+    # spade: handle, shaft, blade
+    d.rounded_rectangle(_s(250, 120, 370, 160), radius=18 * SS, fill=INK)
+    d.rectangle(_s(298, 150, 322, 440), fill="#8A5A2B")
+    d.polygon(_s(250, 430, 370, 430, 360, 560, 310, 600, 260, 560), fill="#9AA3AF")
+    # watering can
+    cx, cy = 900, 420
+    d.rounded_rectangle(_s(cx - 110, cy - 90, cx + 90, cy + 140), radius=30 * SS, fill=BLUE)
+    d.arc(_s(cx - 70, cy - 170, cx + 50, cy - 40), 180, 360, fill=BLUE, width=22 * SS)
+    d.polygon(_s(cx + 80, cy - 20, cx + 230, cy - 120, cx + 245, cy - 100, cx + 90, cy + 40),
+              fill=BLUE)  # fmt: skip
+    for i in range(5):
+        d.ellipse(_s(cx + 240 + 10 * i, cy - 80 + 28 * i, cx + 252 + 10 * i,
+                     cy - 64 + 28 * i), fill=BLUE_SOFT)  # fmt: skip
+    _finish(im, w, h, path)
+
+
+def winter_offer(path: Path, w: int = 1200, h: int = 720) -> None:
+    """The demo's poster offer: a jacket and a thermos flask, snowflakes behind."""
+    im, d = _canvas(w, h, "#E9EEF8")
+    for x, y, r in ((140, 120, 26), (1050, 160, 34), (980, 560, 22), (220, 600, 30),
+                    (600, 90, 20)):  # fmt: skip
+        for a in range(3):
+            dx, dy = ((r, 0), (r // 2, r), (-r // 2, r))[a]
+            d.line(_s(x - dx, y - dy, x + dx, y + dy), fill=BLUE_SOFT, width=6 * SS)
+    # jacket: body, sleeves, zip
+    jx, jy = 300, 170
+    d.polygon(_s(jx, jy + 40, jx + 120, jy, jx + 240, jy, jx + 360, jy + 40, jx + 360,
+                 jy + 420, jx, jy + 420), fill="#C0392B")  # fmt: skip
+    d.polygon(_s(jx, jy + 40, jx - 90, jy + 330, jx - 30, jy + 350, jx + 40, jy + 170),
+              fill="#A93226")  # fmt: skip
+    d.polygon(_s(jx + 360, jy + 40, jx + 450, jy + 330, jx + 390, jy + 350, jx + 320,
+                 jy + 170), fill="#A93226")  # fmt: skip
+    d.line(_s(jx + 180, jy + 10, jx + 180, jy + 420), fill=INK, width=8 * SS)
+    d.ellipse(_s(jx + 130, jy - 30, jx + 230, jy + 30), fill="#922B21")  # collar
+    # thermos
+    tx, ty = 850, 230
+    d.rounded_rectangle(_s(tx, ty, tx + 130, ty + 360), radius=30 * SS, fill="#5D6D7E")
+    d.rounded_rectangle(_s(tx + 10, ty - 50, tx + 120, ty + 10), radius=14 * SS, fill=INK)
+    d.rectangle(_s(tx, ty + 150, tx + 130, ty + 190), fill=GREY_SOFT)
+    _finish(im, w, h, path)
+
+
 def main() -> None:
     home(HERE / "fallback" / "home.png")
     product(HERE / "fallback" / "product.png")
-    for p in sorted((HERE / "fallback").glob("*.png")):
-        print(p)
+    garden_offer(HERE / "offers" / "garden.png")
+    winter_offer(HERE / "offers" / "winter.png")
+    for p in sorted(HERE.glob("*/*.png")):
+        if p.parent.name != "products":
+            print(p)
 
 
 if __name__ == "__main__":
