@@ -33,20 +33,8 @@ from typing import Any
 
 import requests
 
-from .demo_codes import make_codes
 from .demo_hooks import HookReceiver
-from .demo_kiosk import (
-    camera_setting,
-    codes_list,
-    device_ready,
-    how_to_use,
-    kiosk_config,
-    kiosk_report,
-    run_kiosk,
-    score_of,
-    script_summary,
-    wait_for_central,
-)
+from .demo_kiosk import kiosk_phase
 from .demo_online import Api, send_online_traffic
 from .demo_report import how_to_section, kiosk_section, marketer_report, traffic_section
 from .demo_store import (
@@ -200,39 +188,6 @@ def _pickups_line(shop: Api, placed: int) -> str:
         f"click-and-collect in {DEMO_STORE}: {placed} orders made ready, {picked} picked up "
         f"at the kiosks, {len(conflicts)} conflicts ({kinds})"
     )
-
-
-def _kiosk_phase(
-    root: Path, py: list[str], cfg: Path, apis: dict[str, Api], pin: str, mode: str,
-    procs: Procs,
-) -> list[str]:  # fmt: skip
-    """The real kiosk app on ``cfg``'s device: the codes to scan, the visit (a person's
-    or the script's), and what central recorded of it."""
-    from edge_sync.protocol import utcnow
-
-    admin, marketer, shop = apis["admin"], apis["marketer"], apis["integration"]
-    codes = make_codes(root, py, marketer, shop, utcnow().date(), DEMO_STORE, _demo_skus())
-    print(
-        "two campaigns made (a direct-mail flyer with a code per customer, a poster with one "
-        f"code), and order {codes.order_id} ready for pickup; their codes are images in "
-        f"{root / 'codes'}/"
-    )
-    print("\n".join(codes_list(codes)))
-    camera = camera_setting(root, mode)
-    kiosk_config(cfg, camera)
-
-    def wait(what: str, pred: Callable[[], bool], timeout: float) -> None:
-        _wait(what, pred, timeout, procs)
-
-    wait(f"{cfg.stem} to have the campaigns, keys and the order", device_ready(cfg, codes), 60)
-    before = score_of(admin, marketer, codes.recipient_id)
-    if mode == "window":
-        print("\n".join(how_to_use(root, codes, pin, camera)), flush=True)
-    run = run_kiosk(root, py, cfg, codes, pin, DEMO_STAFF_NAME, mode, wait)
-    lines = script_summary(run, codes, cfg.stem) if run.result else []
-    wait_for_central(admin, shop, codes, run, cfg.stem, wait)
-    lines += kiosk_report(admin, marketer, shop, codes, run, before, cfg.stem, DEMO_STORE)
-    return lines
 
 
 def run_demo(
@@ -392,7 +347,11 @@ def run_demo(
         print(marketer_report(marketer, admin, hook["id"], hooks.got(), hooks.url, seen))
         if kiosk != "none":
             apis = {"admin": admin, "marketer": marketer, "integration": shop}
-            print("\n".join(_kiosk_phase(root, py, configs[0], apis, pin, kiosk, procs)) + "\n")
+            lines = kiosk_phase(
+                root, py, configs[0], apis, pin, kiosk, DEMO_STAFF_NAME, _demo_skus(),
+                lambda what, pred, timeout: _wait(what, pred, timeout, procs),
+            )  # fmt: skip
+            print("\n".join(lines) + "\n")
         print("\n".join(how_to_section(base, keys["marketer"], keep_running)))
         if keep_running:
             print(f"\nrunning; logs in {root / 'logs'}. Ctrl-C to stop.")

@@ -23,9 +23,11 @@ from typing import Any
 
 from edge_sync.protocol import format_ts, parse_ts, utcnow
 
-from .demo_codes import FLYER, POSTER, DemoCodes, show_camera
+from .demo_codes import FLYER, POSTER, DemoCodes, make_codes, show_camera
 from .demo_online import Api, DemoApiError, integration_profile
 
+#: the demo kiosk's store
+STORE = "s001"
 #: big enough for the portrait window (1080×1920)
 XVFB_SCREEN = "1280x1920x24"
 #: what the demo's search types on the kiosk's keyboard
@@ -86,7 +88,7 @@ def device_ready(cfg: Path, codes: DemoCodes) -> Callable[[], bool]:
 
 def run_kiosk(
     root: Path, py: list[str], cfg: Path, codes: DemoCodes, pin: str, staff_name: str,
-    mode: str, wait: Callable[[str, Callable[[], bool], float], None],
+    mode: str,
 ) -> KioskRun:  # fmt: skip
     """Run the kiosk app on ``cfg``'s device until the script ends or the person closes
     it; the app's log is ``root/logs/kiosk.log``."""
@@ -268,3 +270,29 @@ def script_summary(run: KioskRun, codes: DemoCodes, device: str) -> list[str]:
         f"  staff held the corner, typed the PIN; the desk read {codes.order_id}'s code: {order}",
         f"  handed over: {done}",
     ]
+
+
+def kiosk_phase(
+    root: Path, py: list[str], cfg: Path, apis: dict[str, Api], pin: str, mode: str,
+    staff_name: str, skus: list[str], wait: Callable[[str, Callable[[], bool], float], None],
+) -> list[str]:  # fmt: skip
+    """The real kiosk app on ``cfg``'s device: the codes to scan, the visit (a person's
+    or the script's), and what central recorded of it (the lines to print)."""
+    admin, marketer, shop = apis["admin"], apis["marketer"], apis["integration"]
+    codes = make_codes(root, py, marketer, shop, utcnow().date(), STORE, skus)
+    print(
+        "two campaigns made (a direct-mail flyer with a code per customer, a poster with one "
+        f"code), and order {codes.order_id} ready for pickup; their codes are images in "
+        f"{root / 'codes'}/"
+    )
+    print("\n".join(codes_list(codes)))
+    camera = camera_setting(root, mode)
+    kiosk_config(cfg, camera)
+    wait(f"{cfg.stem} to have the campaigns, keys and the order", device_ready(cfg, codes), 60)
+    before = score_of(admin, marketer, codes.recipient_id)
+    if mode == "window":
+        print("\n".join(how_to_use(root, codes, pin, camera)), flush=True)
+    run = run_kiosk(root, py, cfg, codes, pin, staff_name, mode)
+    lines = script_summary(run, codes, cfg.stem) if run.result else []
+    wait_for_central(admin, shop, codes, run, cfg.stem, wait)
+    return lines + kiosk_report(admin, marketer, shop, codes, run, before, cfg.stem, STORE)
