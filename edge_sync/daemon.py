@@ -100,6 +100,7 @@ class SyncDaemon:
         self._next_heartbeat = 0.0
         self._last_heartbeat = 0.0
         self._reported_depth = 0
+        self._link_recorded: str | None = None  # the link_state last written for the kiosk
         self._systemd = Notifier()  # only under a systemd unit (device_config/systemd/)
         self.sent_batches = 0
         self.acked_events = 0
@@ -187,6 +188,8 @@ class SyncDaemon:
         self._drain_acks()
         self.downlink.apply()
         if not self.link.connected:
+            # the kiosk's status strip reads this: say so as soon as the link is down
+            self._record_link("disconnected")
             return
         if self._seen_generation != self._generation:
             self._seen_generation = self._generation
@@ -315,8 +318,12 @@ class SyncDaemon:
             )
         )
 
+    def _record_link(self, state: str) -> None:
+        if state != self._link_recorded and self._set_state("link_state", state):
+            self._link_recorded = state  # a write (and an fsync) only on a change
+
     def _publish_birth(self) -> None:
-        self._set_state("link_state", "connected")
+        self._record_link("connected")
         with contextlib.suppress(NotConnected):
             self.link.publish(
                 topics.status(self.store_id, self.device_id), self._status("online", None), 1, True
@@ -354,8 +361,10 @@ class SyncDaemon:
         with contextlib.suppress(NotConnected):
             self.link.publish(topics.heartbeat(self.store_id, self.device_id), dumps(hb), qos=0)
 
-    def _set_state(self, key: str, value: Any) -> None:
+    def _set_state(self, key: str, value: Any) -> bool:
         try:
             self.outbox.set_state(key, value)
         except Exception:
             log.exception("could not record %s in edge.db", key)
+            return False
+        return True

@@ -19,97 +19,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import requests
 
-from central_api.api.keys import create_key
-from central_api.demo_store import import_demo_data
-from central_api.store import make_engine, migrate
 from edge_sync.client import EdgeClient
-from edge_sync.config import load_device_config
 from edge_sync.pickups import PickupDesk, PickupRefused, StaffUnlock
 from edge_sync.protocol import utcnow
 from tests.central.ops.receiver import receiver
-from tests.faults.harness import Spine
+from tests.support.store_world import PIN, World
 from tests.support.waiting import wait_for
 
 ORDER_EVENTS = ["order.ready", "order.picked_up", "order.no_show", "order.conflict"]
-PIN = "480215"
-#: two products of the demo catalog, stocked in the demo's s001 (assets/demo)
-LINES = [
-    {"sku": "GW-00002", "name": "Fiskars Spade", "quantity": 1, "unit_price": 35.99},
-    {"sku": "GW-00003", "quantity": 2, "unit_price": 4.5},
-]
-
-
-class World:
-    """Central with the demo retailer's stores, catalog and stock, one staff member in
-    the spine's store, and devices whose configs fetch that store's data."""
-
-    def __init__(self, s: Spine, devices: list[str]) -> None:
-        self.s = s
-        engine = make_engine(s.db_url)
-        migrate(engine)
-        import_demo_data(engine, utcnow())
-        self.admin = create_key(engine, "admin", "test admin").key
-        self.integration = create_key(engine, "integration", "test shop").key
-        self.configs: dict[str, Path] = {}
-        for device in devices:
-            key = create_key(engine, "device", device, store_id=s.store, device_id=device).key
-            key_file = s.tmp / f"{device}.key"
-            key_file.write_text(key + "\n")
-            cfg = s.tmp / f"{device}.toml"
-            cfg.write_text(s.device_toml(device, key_file))
-            self.configs[device] = cfg
-        engine.dispose()
-        with s.central_cfg.open("a") as f:
-            f.write("[inventory]\nfeed_interval_s = 0.2\n[orders]\npush_interval_s = 0.2\n")
-        s.start_central()
-        self.base = f"http://127.0.0.1:{s.api_port}"
-        wait_for(lambda: requests.get(self.base + "/healthz", timeout=5).ok, timeout=60,
-                 message="central's API")  # fmt: skip
-        r = self.call("PUT", f"/api/v1/stores/{s.store}/staff/anna", self.admin,
-                      json={"name": "Anna Berg", "pin": PIN})  # fmt: skip
-        assert r.status_code in (200, 201), r.text
-        self.edges = {
-            d: s.spawn(["edge", "--config", str(cfg)], name=d) for d, cfg in self.configs.items()
-        }
-
-    def call(self, method: str, path: str, key: str, **kw) -> requests.Response:
-        headers = {"Authorization": f"Bearer {key}", **kw.pop("headers", {})}
-        return requests.request(method, self.base + path, headers=headers, timeout=30, **kw)
-
-    def ready_order(self, external_id: str) -> dict:
-        body = {"external_id": external_id, "store_id": self.s.store, "customer_id": "C-7",
-                "customer_initials": "J.D.", "lines": LINES}  # fmt: skip
-        r = self.call("POST", "/api/v1/orders", self.integration, json=body)
-        assert r.status_code == 201, r.text
-        r = self.call("POST", f"/api/v1/orders/{r.json()['id']}/ready", self.integration)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def client(self, device: str) -> EdgeClient:
-        return EdgeClient.from_config(load_device_config(self.configs[device]))
-
-    def wait_due(self, device: str, order_id: str) -> None:
-        """Until the device has the store's staff list and the order due for pickup."""
-
-        def due() -> bool:
-            db = self.s.tmp / device / "edge.db"
-            if not db.exists():
-                return False
-            with sqlite3.connect(db) as c:
-                try:
-                    staff = c.execute("SELECT count(*) FROM staff").fetchone()[0]
-                    order = c.execute("SELECT state FROM pickup_orders WHERE order_id = ?",
-                                      (order_id,)).fetchone()  # fmt: skip
-                except sqlite3.OperationalError:  # not migrated yet
-                    return False
-            return staff == 1 and order == ("ready_for_pickup",)
-
-        wait_for(due, timeout=60, message=f"{device}: the staff list and order {order_id}")
-
-    def order(self, order_id: str) -> dict:
-        return self.call("GET", f"/api/v1/orders/{order_id}", self.integration).json()
 
 
 def _hooks(rx, kind: str) -> list[dict]:
