@@ -9,6 +9,7 @@ the campaign list and the fallback-code tables for ``campaigns`` and ``resolve_f
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
@@ -28,6 +29,7 @@ from .protocol.tokens.fallback import parse as parse_fallback
 #: sync_state keys written by the daemon
 STATE_LAST_ACK_AT = "last_ack_at"  # RFC 3339 / ISO 8601 UTC time of the last ack applied
 STATE_LINK_STATE = "link_state"  # "connected" while the daemon has a broker connection
+STATE_DAEMON_PID = "daemon_pid"  # the running sync daemon's process id, on this machine
 
 
 class UnknownFallback(LookupError):
@@ -149,14 +151,17 @@ class EdgeClient:
             except ValueError:
                 last_ack = None
         link = self.outbox.get_state(STATE_LINK_STATE)
+        running = daemon_running(self.outbox.get_state(STATE_DAEMON_PID))
         return {
             "queue_depth": st.depth,
             "queue_bytes": st.bytes,
             "oldest_unsent_age_s": st.oldest_unsent_age_s,
             "last_ack_at": last_ack,
             "last_ack_age_s": last_ack_age_s,
-            "connected": link == "connected",
+            # a daemon killed while online leaves link_state at "connected": not believed
+            "connected": link == "connected" and running is not False,
             "link_state": link,
+            "daemon_running": running,
             "dead_letters": st.dead_letters,
             "evicted_total": st.evicted_total,
             "evicted_by_type": st.evicted_by_type,
@@ -179,3 +184,17 @@ class EdgeClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def daemon_running(pid: object) -> bool | None:
+    """Whether the process the daemon recorded is alive; None when it never recorded one
+    (a device without a daemon yet). A process of another user is alive too."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

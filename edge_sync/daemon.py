@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import shutil
 import signal
@@ -136,6 +137,8 @@ class SyncDaemon:
             signal.signal(signal.SIGINT, lambda *_: self.stop())
         if self.outbox.recovery is not None:
             log.warning("edge.db was corrupt and has been salvaged: %s", self.outbox.recovery)
+        # the kiosk tells a killed daemon (its link_state frozen at "connected") by this
+        self._set_state("daemon_pid", os.getpid())  # edge_sync.client.STATE_DAEMON_PID
         self.inventory.start()
         self.link.start()
         self._nudges.start()

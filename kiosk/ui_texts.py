@@ -195,6 +195,7 @@ UI_TEXTS: dict[str, dict[str, str]] = {
     "strip_online": _t("Online", "Online"),
     "strip_online_synced": _t("Online · synced {time}", "Online · synchronisiert {time}"),
     "strip_syncing": _t("Online · sending {n} events", "Online · sende {n} Ereignisse"),
+    "strip_syncing_one": _t("Online · sending 1 event", "Online · sende 1 Ereignis"),
     "strip_offline": _t(
         "Offline since {time} — everything you do is saved",
         "Offline seit {time} — alles wird gespeichert",
@@ -204,6 +205,10 @@ UI_TEXTS: dict[str, dict[str, str]] = {
         "{n} Ereignisse warten seit {time} — Zentrale nicht erreichbar",
     ),
     "problem_offline": _t("No connection to central", "Keine Verbindung zur Zentrale"),
+    "problem_daemon": _t(
+        "The sync service is not running: everything is kept here until it starts again",
+        "Der Sync-Dienst läuft nicht: alles bleibt hier gespeichert, bis er wieder startet",
+    ),
     "problem_dead": _t(
         "{n} events were refused by central (dead letters)",
         "{n} Ereignisse wurden von der Zentrale abgewiesen (Dead Letters)",
@@ -218,6 +223,7 @@ UI_TEXTS: dict[str, dict[str, str]] = {
     ),
     "value_unknown": _t("not known yet", "noch unbekannt"),
     "n_events": _t("{n} events", "{n} Ereignisse"),
+    "n_events_one": _t("1 event", "1 Ereignis"),
     "row_problem": _t("Needs attention", "Bitte beachten"),
     "row_store": _t("Store", "Filiale"),
     "row_device": _t("Device", "Gerät"),

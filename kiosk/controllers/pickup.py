@@ -237,6 +237,16 @@ class PickupController(Observable):
         """The order id staff typed (the customer has no code with them)."""
         return self._find(lambda: self.desk.lookup(self._active(), typed))
 
+    def _catalog_name(self, sku: str) -> str | None:
+        """A line the shop sent without a name: the product's name in this store's
+        catalog, so staff see what to fetch rather than a bare SKU."""
+        try:
+            found = self.client.availability.product(sku)
+        except Exception:  # no store data yet, or it is being swapped: the SKU will do
+            log.exception("catalog name of %s", sku)
+            return None
+        return found.product.name if found is not None else None
+
     def back(self) -> None:
         self.session.touch()
         if self.step in (PickupStep.ORDER, PickupStep.DONE):
@@ -249,7 +259,8 @@ class PickupController(Observable):
             return None
         lang = self.session.lang
         lines = tuple(
-            OrderLineView(say("order_line", lang, n=ln.quantity, name=ln.name or ln.sku),
+            OrderLineView(say("order_line", lang, n=ln.quantity,
+                              name=ln.name or self._catalog_name(ln.sku) or ln.sku),
                           ln.sku, ln.quantity)
             for ln in o.lines
         )  # fmt: skip

@@ -86,7 +86,7 @@ class StatusController(Observable):
             self._offline_seen = None
             kind = "syncing" if depth else "online"
             if depth:
-                strip = say("strip_syncing", lang, n=depth)
+                strip = say("strip_syncing_one" if depth == 1 else "strip_syncing", lang, n=depth)
             elif last_ack:
                 strip = say("strip_online_synced", lang, time=clock_text(last_ack, self.tz))
             else:
@@ -135,6 +135,8 @@ class StatusController(Observable):
             out.append(say("problem_waiting", lang, n=depth, time=clock_text(since, self.tz)))
         elif kind == "offline":
             out.append(say("problem_offline", lang))
+        if raw.get("daemon_running") is False:
+            out.append(say("problem_daemon", lang))
         if dead:
             out.append(say("problem_dead", lang, n=dead))
         inv = raw.get("inventory") or {}
@@ -156,7 +158,8 @@ class StatusController(Observable):
             (say("row_store", lang), self.client.outbox.store_id),
             (say("row_device", lang), self.client.outbox.device_id),
             (say("row_connectivity", lang), strip),
-            (say("row_outbox", lang), say("n_events", lang, n=depth)),
+            (say("row_outbox", lang), say("n_events_one" if depth == 1 else "n_events", lang,
+                                          n=depth)),
             (say("row_oldest", lang), unknown if oldest is None else ago_text(oldest, lang)),
             (say("row_last_sync", lang),
              unknown if last_ack is None else when_text(last_ack, self.tz, lang, now)),

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from edge_sync.pickups import PickupDesk, StaffUnlock
 from kiosk.controllers.pickup import PickupStep
-from tests.edge.pickups.helpers import STAFF
+from tests.edge.pickups.helpers import STAFF, ready_order
 
-from .conftest import ORDER, Kiosk
+from .conftest import ORDER, Kiosk, db_conn
 
 ANNA_PIN, BEN_PIN = STAFF["anna"][1], STAFF["ben"][1]
 
@@ -143,3 +143,18 @@ def test_the_desk_locks_itself_when_idle(tmp_path):
     finally:
         kiosk.c.close()
         kiosk.client.close()
+
+
+def test_a_line_the_shop_sent_without_a_name_shows_the_catalog_name(kiosk: Kiosk):
+    conn = db_conn(kiosk.db_path)
+    try:
+        token = ready_order(
+            conn, "o-2002", lines=[{"sku": "RJ-01", "quantity": 1},
+                                   {"sku": "GONE-1", "quantity": 2}]
+        )  # fmt: skip
+    finally:
+        conn.close()
+    p = unlocked(kiosk)
+    assert p.scan(token.text), p.message()
+    # the catalog's name where it knows the SKU; the SKU itself where it does not
+    assert [ln.text for ln in p.order_view().lines] == ["1× Rain Jacket Pro", "2× GONE-1"]

@@ -4,6 +4,9 @@ and the home screen's offers with the language switch."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -73,6 +76,26 @@ def test_online_syncing_and_offline_with_events_waiting(kiosk: Kiosk):
     kiosk.c.session.set_language("de")
     view = st.view()
     assert view.strip_text.startswith("Offline seit 11:58") and view.rows[0][0] == "Bitte beachten"
+
+
+def test_a_killed_daemon_is_not_taken_for_an_online_link(kiosk: Kiosk):
+    """A daemon killed while online leaves link_state "connected": the strip must not
+    believe it, and staff are told the sync service is not running."""
+    out, st = kiosk.client.outbox, kiosk.c.status
+    out.set_state("link_state", "connected")
+    out.set_state("daemon_pid", os.getpid())  # alive: this process
+    kiosk.c.session.touch()  # session.started: one event waiting
+    view = st.refresh()
+    assert (view.connectivity, view.strip_text) == ("syncing", "Online · sending 1 event")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process id that no longer runs
+    out.set_state("daemon_pid", dead.pid)
+    view = st.refresh()
+    assert view.connectivity == "offline"
+    assert "The sync service is not running: everything is kept here until it starts again" in (
+        view.problems
+    )
+    assert dict(view.rows)["Waiting to send"] == "1 event"
 
 
 # -- feedback ----------------------------------------------------------------------------
