@@ -103,6 +103,12 @@ class FeedbackController(SessionBound):
         self.rating = rating
         self._set(FeedbackStep.REASON)
 
+    def decline(self) -> None:
+        """"No thanks" instead of a rating: nothing is recorded, and the next shopper
+        gets a fresh home screen (this one is done)."""
+        if self.step is FeedbackStep.RATE:
+            self.session.reset("done")
+
     def reasons(self) -> list[tuple[str, str]]:
         """The chips for the rating given: (reason, its words)."""
         chips = LOW_REASONS if (self.rating or 0) <= 3 else HIGH_REASONS

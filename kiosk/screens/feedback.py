@@ -77,6 +77,9 @@ class FeedbackScreen(BaseScreen):
     def rate(self, rating: int) -> None:
         self.controllers.feedback.rate(rating)
 
+    def decline(self) -> None:
+        self.controllers.feedback.decline()
+
     def choose(self, index: int | None) -> None:
         fb = self.controllers.feedback
         reasons = fb.reasons()

@@ -112,6 +112,20 @@ def _answer(kiosk: Kiosk, rating: int, reason: str | None) -> bool:
     return fb.choose(reason)
 
 
+def test_no_thanks_records_nothing_and_starts_afresh(kiosk: Kiosk):
+    fb, session = kiosk.c.feedback, kiosk.c.session
+    session.touch()
+    first = session.id
+    fb.begin("visit", profile_id="p-00aa11")
+    fb.decline()
+    assert fb.step is FeedbackStep.IDLE and session.id != first
+    assert kiosk.events(SURVEY_TYPE) == []
+    fb.begin("visit")
+    fb.rate(4)
+    fb.decline()  # once a face is tapped, only the reasons (or skip) end it
+    assert fb.step is FeedbackStep.REASON
+
+
 def test_reasons_follow_the_rating(kiosk: Kiosk):
     fb = kiosk.c.feedback
     fb.begin("visit", profile_id="p-1")
