@@ -53,14 +53,17 @@ def all_screens_script(orientation: str, langs: tuple[str, ...]):
         saved: list[str] = []
         problems: list[str] = []
         for lang in langs:
-            for cls in all_screens():
+            for cls, extra in ((c, x) for c in all_screens() for x in ("", *c.shot_extras)):
                 k.controllers.session.set_language(lang)
                 screen = k.screen(cls.screen_name)
-                screen.shot_state()
+                if extra:
+                    screen.shot_extra(extra)
+                else:
+                    screen.shot_state()
                 k.app.go(cls.screen_name)
                 screen.refresh()
                 yield k.sleep(0.4)
-                name = f"{cls.screen_name}-{orientation}-{lang}"
+                name = f"{cls.screen_name}{'-' + extra if extra else ''}-{orientation}-{lang}"
                 yield k.shot(name)
                 saved.append(name)
                 problems.extend(f"{name}: {p}" for p in layout_problems(screen))

@@ -75,6 +75,13 @@ class BaseScreen(Screen):
         """Put the controllers into what this screen shows in use, for its screenshot
         (a search with results, an order at the desk …); the default shows it as is."""
 
+    #: further screenshots of this screen beside ``shot_state``'s, by name
+    shot_extras: tuple[str, ...] = ()
+
+    def shot_extra(self, name: str) -> None:
+        """Put the controllers into the state of the screenshot ``name`` (one of
+        ``shot_extras``), saved as ``<screen>-<name>-…``."""
+
     def on_pre_enter(self, *_a: Any) -> None:
         self.lang = self.controllers.session.lang
         self.refresh()

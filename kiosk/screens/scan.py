@@ -2,8 +2,8 @@
 then the outcome in plain words, or on to the welcome screen; and "Type the code".
 
 The camera and the decoder run in ``kiosk.scan_worker.ScanWorker`` (started when the
-screen is entered, stopped when it is left); this screen only draws the frames it is
-handed (one texture, redrawn through a ``Clock.create_trigger``) and passes codes to
+screen is entered, stopped when it is left) behind a ``preview.CameraFeed``, which draws
+the frames into the ``CameraPreview``; this screen passes codes to
 ``ScanFlowController``. The check runs one frame after "Got it" is set, so the shopper
 sees it before the outcome.
 """
@@ -13,61 +13,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
 from kivy.clock import Clock
-from kivy.graphics.texture import Texture
 from kivy.metrics import dp, sp
-from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.widget import Widget
 
 from .. import theme
-from ..camera import Frame
 from ..controllers.scanflow import KEY_ROWS, ScanFlowController, ScanStep
 from ..controllers.welcome import WelcomeController
-from ..scan_worker import ScanWorker
 from ..scanner import ScanResult
 from .base import BaseScreen
-
-
-class CameraPreview(Widget):
-    """The newest camera frame, fitted into the widget, under a guide frame."""
-
-    texture = ObjectProperty(None, allownone=True)
-    #: the code was read: the guide turns green (red when it was refused)
-    found = BooleanProperty(False)
-    refused = BooleanProperty(False)
-    tex_coords = ListProperty([0, 1, 1, 1, 1, 0, 0, 0])
-
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(**kw)
-        self.bind(pos=self._fit, size=self._fit, texture=self._fit)
-
-    def show(self, image: np.ndarray) -> None:
-        h, w = image.shape[:2]
-        tex = self.texture
-        if tex is None or tuple(tex.size) != (w, h):
-            tex = Texture.create(size=(w, h), colorfmt="bgr")
-        tex.blit_buffer(np.ascontiguousarray(image).tobytes(), colorfmt="bgr", bufferfmt="ubyte")
-        if tex is not self.texture:
-            self.texture = tex
-        self.canvas.ask_update()
-
-    def clear(self) -> None:
-        self.texture = None
-        self.found = self.refused = False
-
-    def _fit(self, *_a: Any) -> None:
-        """Fill the widget with the middle of the frame (cropping the sides or the top
-        and bottom, never squashing), as a camera viewfinder does."""
-        if self.texture is None or self.width <= 0 or self.height <= 0:
-            return
-        tw, th = self.texture.size
-        scale = max(self.width / tw, self.height / th)
-        fx, fy = self.width / (tw * scale), self.height / (th * scale)
-        u0, v0 = (1 - fx) / 2, (1 - fy) / 2
-        u1, v1 = 1 - u0, 1 - v0
-        # OpenCV's first row is the top of the picture and lands at v = 0
-        self.tex_coords = [u0, v1, u1, v1, u1, v0, u0, v0]
+from .preview import CameraFeed
 
 
 class ScanScreen(BaseScreen):
@@ -84,9 +40,7 @@ class ScanScreen(BaseScreen):
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
-        self._worker: ScanWorker | None = None
-        self._frame: Frame | None = None
-        self._draw_preview = Clock.create_trigger(lambda _dt: self._blit(), -1)
+        self._feed = CameraFeed(self._on_code, self._on_camera_error)
         self._flow: ScanFlowController | None = None
         #: a screenshot's visit: the preview runs, codes in view are not acted on
         self._shooting = False
@@ -132,32 +86,14 @@ class ScanScreen(BaseScreen):
         self._shooting = False
         self._stop_camera()
         self.ids.preview.clear()
-        self._frame = None
 
     def _start_camera(self) -> None:
-        self._stop_camera()
-        self._worker = ScanWorker(
-            self.controllers.settings.camera,
-            Clock.schedule_once,
-            self._on_frame,
-            self._on_code,
-            self._on_camera_error,
-        ).start()
+        self._feed.start(self.controllers.settings.camera, self.ids.preview)
 
     def _stop_camera(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
-            self._worker = None
+        self._feed.stop()
 
     # -- from the worker (on the UI thread) ----------------------------------------------
-
-    def _on_frame(self, frame: Frame) -> None:
-        self._frame = frame
-        self._draw_preview()
-
-    def _blit(self) -> None:
-        if self._frame is not None and self._worker is not None:
-            self.ids.preview.show(self._frame.image)
 
     def _on_code(self, result: ScanResult) -> None:
         if self._shooting:

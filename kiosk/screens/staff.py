@@ -6,9 +6,10 @@ refuse it, then ask the customer for feedback or take the next order.
 It binds to ``PickupController``; which panel shows follows the controller's step,
 plus two choices of this screen's own (the menu or the desk while unlocked; the order
 or its refusal reasons). The PIN is checked in a worker thread (about 40 ms a hash)
-with the OK key saying "Checking…" at once. A scanner that types like a keyboard (the
-usual USB hand scanner) is read while the desk shows: its text, ended by Enter, is the
-customer's code (``scanned``).
+with the OK key saying "Checking…" at once. The customer's code (``scanned``) comes
+from the kiosk's camera while the desk panel shows (``staff_camera.DeskCamera``), or
+from a scanner that types like a keyboard (the usual USB hand scanner: its text, ended
+by Enter) on the desk, the order and the result.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from edge_sync.pickups.orders import ORDER_ID_RE
 from .. import gesture
 from ..controllers.pickup import PickupStep
 from .base import BaseScreen
+from .staff_camera import DeskCamera
 from .staff_panels import DELETE, PANELS, StaffPanel
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,10 @@ class StaffScreen(BaseScreen):
     reasons = ListProperty([])
     exit_armed = BooleanProperty(False)
     can_feedback = BooleanProperty(False)
+    #: why the desk's camera does not scan (an i18n key), "" while it does
+    camera_problem = StringProperty("")
+
+    shot_extras = ("desk",)
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
@@ -65,6 +71,11 @@ class StaffScreen(BaseScreen):
         self._last_order: str | None = None
         self._wedge = ""
         self._panels: dict[str, StaffPanel] = {}
+        self.desk_camera = DeskCamera(
+            self._camera_read, lambda key: setattr(self, "camera_problem", key)
+        )
+        #: a screenshot's panel over the locked desk (``shot_extra``), and its staff name
+        self._shot: tuple[str, str] | None = None
         c = self.controllers
         self.listen(c.pickup, c.session)
         c.pickup.subscribe(self._on_pickup)
@@ -85,6 +96,7 @@ class StaffScreen(BaseScreen):
         c.session.close_dialog()
         c.pickup.start()
         self._desk_view, self._refusing, self.exit_armed = "menu", False, False
+        self._shot = None
         self.go("staff")
         self.refresh()
 
@@ -107,7 +119,10 @@ class StaffScreen(BaseScreen):
         self.lines = [ln.text for ln in view.lines] if view else []
         self.reasons = p.refuse_reasons()
         self.can_feedback = "feedback" in self._screen_names() and self._last_order is not None
-        self._show(self._mode(p.step))
+        mode = self._mode(p.step)
+        if self._shot is not None and p.step in (PickupStep.PIN, PickupStep.LOCKED):
+            mode, self.staff_name = self._shot
+        self._show(mode)
 
     def _mode(self, step: PickupStep) -> str:
         if step in (PickupStep.PIN, PickupStep.LOCKED):
@@ -128,13 +143,32 @@ class StaffScreen(BaseScreen):
             self._panels[mode] = PANELS[mode](screen=self)
         self.ids.body.clear_widgets()
         self.ids.body.add_widget(self._panels[mode])
+        self._scan(mode == "desk")
 
     def _screen_names(self) -> list[str]:
         return list(App.get_running_app().manager.screen_names)
 
+    def on_pre_enter(self, *_a: Any) -> None:
+        super().on_pre_enter()
+        self._scan(self.mode == "desk")
+
+    def on_pre_leave(self, *_a: Any) -> None:
+        self._shot = None
+        self._scan(False)
+
+    def _scan(self, on: bool) -> None:
+        """The camera scans while the desk panel shows, and is let go otherwise."""
+        if on and "desk" in self._panels:
+            self.desk_camera.start(
+                self.controllers.settings.camera, self._panels["desk"].ids.preview
+            )
+        else:
+            self.desk_camera.stop()
+
     def _on_pickup(self, what: str) -> None:
         # a locked desk (by staff, the idle timer or a reset) leaves no staff screen up
         if what == "step" and self.controllers.pickup.step is PickupStep.LOCKED:
+            self.desk_camera.forget()
             Clock.schedule_once(lambda _dt: self._leave_if_locked())
 
     def _leave_if_locked(self) -> None:
@@ -190,6 +224,7 @@ class StaffScreen(BaseScreen):
     def show_menu(self) -> None:
         self.controllers.session.touch()
         self._desk_view, self.exit_armed = "menu", False
+        self.desk_camera.left_order()
         self.controllers.pickup.back()
         self.refresh()
 
@@ -224,6 +259,8 @@ class StaffScreen(BaseScreen):
         typed, self.typed = self.typed.strip(), ""
         if typed:
             self._last_order = None
+            self.desk_camera.opened(None)
+            self.desk_camera.refused(False)
             self.controllers.pickup.type_order_id(typed)
 
     def scanned(self, text: str) -> None:
@@ -234,14 +271,26 @@ class StaffScreen(BaseScreen):
         if not text or p.step not in (PickupStep.READY, PickupStep.ORDER, PickupStep.DONE):
             return
         self._desk_view, self._refusing, self._last_order = "desk", False, None
+        self.desk_camera.opened(None)
+        self.desk_camera.refused(False)
         if not p.scan(text) and ORDER_ID_RE.match(text) and len(text) <= 24:
             p.type_order_id(text)
+
+    def _camera_read(self, text: str) -> None:
+        if self.mode != "desk" or self._shot is not None:
+            return
+        self.scanned(text)
+        if self.controllers.pickup.step is PickupStep.ORDER:
+            self.desk_camera.opened(text)
+        else:
+            self.desk_camera.refused(self.controllers.pickup.message_is_problem())
 
     def hand_over(self) -> None:
         p = self.controllers.pickup
         order_id = p.order.order_id if p.order else None
         if p.confirm():
             self._last_order = order_id
+            self.desk_camera.opened(None)  # handed over: a second read says so
 
     def ask_refuse(self, on: bool = True) -> None:
         self.controllers.session.touch()
@@ -253,6 +302,7 @@ class StaffScreen(BaseScreen):
         self.controllers.pickup.refuse(reason)
 
     def next_order(self) -> None:
+        self.desk_camera.left_order()
         self._desk_view, self._refusing, self._last_order = "desk", False, None
         self.controllers.pickup.next_order()
         self.refresh()
@@ -301,3 +351,12 @@ class StaffScreen(BaseScreen):
         p.digit("4")
         p.digit("0")
         self._desk_view, self._refusing = "menu", False
+
+    def shot_extra(self, name: str) -> None:
+        """``desk``: the pickup desk as staff first see it, its camera running, drawn over
+        the locked desk: no one is unlocked, so nothing on it acts."""
+        p = self.controllers.pickup
+        p.lock()
+        p.start()
+        names = p.staff_list()
+        self._shot = (name, names[0][1] if names else "")

@@ -24,8 +24,20 @@ TEXTS = {
     "staff_menu": _t("Menu", "Menü"),
     "staff_desk_title": _t("Pickup desk · {name}", "Abholung · {name}"),
     "staff_desk_hint": _t(
-        "Scan the customer's pickup code with the scanner, or type the order id.",
-        "Abholcode mit dem Scanner scannen oder Bestellnummer eintippen.",
+        "Hold the customer's pickup code in the frame, or type the order id.",
+        "Abholcode der Kundin oder des Kunden in den Rahmen halten oder Bestellnummer eintippen.",
+    ),
+    "staff_camera_none": _t(
+        "This kiosk has no camera: scan the pickup code with the hand scanner, or type "
+        "the order id.",
+        "Dieses Terminal hat keine Kamera: Abholcode mit dem Handscanner scannen oder "
+        "Bestellnummer eintippen.",
+    ),
+    "staff_camera_off": _t(
+        "The camera is not working right now: scan the pickup code with the hand scanner, "
+        "or type the order id.",
+        "Die Kamera funktioniert gerade nicht: Abholcode mit dem Handscanner scannen oder "
+        "Bestellnummer eintippen.",
     ),
     "staff_order_field": _t("Order id, e.g. o-1234abcd", "Bestellnummer, z. B. o-1234abcd"),
     "staff_find": _t("Find order", "Bestellung suchen"),
