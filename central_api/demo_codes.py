@@ -129,7 +129,10 @@ def make_codes(
     pickup.image.write_bytes(r.content)
     codes = DemoCodes(mailed[0], poster, pickup, order["order_id"], RECIPIENTS[0][0], mailed[1:])
     for code in codes.all:
-        write_frames(code.image, root / "frames" / code.name)
+        # the desk's camera starts as the desk shows: the customer's code comes a little
+        # later, so the desk is seen waiting for it first
+        lead = 3 * LEAD_FRAMES if code is pickup else LEAD_FRAMES
+        write_frames(code.image, root / "frames" / code.name, lead)
     write_frames(None, root / "frames" / "blank")
     return codes
 
@@ -172,12 +175,13 @@ def scene(image: Path | None, seed: int = 0) -> np.ndarray:
     return np.clip(frame.astype(np.float32) + noise, 0, 255).astype(np.uint8)
 
 
-def write_frames(image: Path | None, folder: Path) -> None:
-    """``folder``: frames with no code, then frames holding ``image`` (none for a blank)."""
+def write_frames(image: Path | None, folder: Path, lead: int = LEAD_FRAMES) -> None:
+    """``folder``: ``lead`` frames with no code, then frames holding ``image`` (none for
+    a blank)."""
     folder.mkdir(parents=True)
     blank, held = scene(None), scene(image, seed=1) if image else None
-    for i in range(LEAD_FRAMES + (CODE_FRAMES if held is not None else 0)):
-        frame = blank if held is None or i < LEAD_FRAMES else held
+    for i in range(lead + (CODE_FRAMES if held is not None else 0)):
+        frame = blank if held is None or i < lead else held
         cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
 
 

@@ -196,7 +196,7 @@ def kiosk_report(
         out.append(f"  journey: {len(tps)} touchpoints; the last ones:")
         for tp in tps[-6:]:
             out.append(
-                f"    {_hhmmss(tp['occurred_at'])}  {tp['channel']:<6} {tp['task']:<10} "
+                f"    {_hhmmss(tp['occurred_at'])}  {tp['channel']:<6} {tp['task']:<13} "
                 f"{tp['store_id'] or '-':<5} {tp['device_id'] or '-':<8} {tp['campaign_id'] or ''}"
             )
         friction = journey["friction"]
@@ -267,7 +267,7 @@ def script_summary(run: KioskRun, codes: DemoCodes, device: str) -> list[str]:
         f"  a shopper shows the camera {codes.flyer.what}: the welcome screen says: {welcome}",
         "  it asks for consent (given with one tap), then a rating: Very good, Helpful staff",
         f"  searched {QUERY!r} on the on-screen keyboard: {len(found)} results shown{first}",
-        f"  staff held the corner, typed the PIN; the desk read {codes.order_id}'s code: {order}",
+        f"  staff held the corner, typed the PIN; the desk's camera read {codes.order_id}'s code: {order}",
         f"  handed over: {done}",
     ]
 

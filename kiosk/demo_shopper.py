@@ -125,9 +125,10 @@ def script(k: Any) -> Iterator[Any]:
     yield k.until(lambda: staff.mode == "menu" and settled(), 10, "the staff menu")
     k.tap_text(t("staff_menu_pickup"))
     yield k.until(lambda: staff.mode == "desk" and settled(), 5, "the desk")
-    yield k.sleep(0.3)
+    desk = staff.ids.body.children[0]
+    yield k.until(lambda: desk.ids.preview.texture is not None, 5, "the desk's camera preview")
     yield k.shot("08-desk")
-    yield from _customer_code(k, params, staff)
+    # the customer holds up the order's code: the desk's camera reads it
     yield k.until(lambda: staff.mode == "order" and settled(), 15, "the order from its code")
     yield k.sleep(0.3)
     k.result["order"] = [staff.order_title, staff.items_text, *staff.lines]
@@ -150,13 +151,3 @@ def script(k: Any) -> Iterator[Any]:
     staff.cancel()  # the desk locks; the next shopper sees home
     yield k.until(lambda: on("home"), 5, "home for the next shopper")
     k.result["end"] = k.current
-
-
-def _customer_code(k: Any, params: dict[str, Any], staff: Any) -> Iterator[Any]:
-    """The customer shows the order's code; the desk reads it."""
-    from kivy.core.window import Window
-
-    # (a keyboard-like hand scanner types the code and Enter)
-    Window.dispatch("on_textinput", params["order_code"])
-    Window.dispatch("on_key_down", 13, 36, "", [])
-    yield k.sleep(0.05)

@@ -93,7 +93,9 @@ def _kiosk_part_holds(out: str) -> None:
     ), out
     assert re.search(r"searched 'spade' .*: \d+ results shown; first GW-00001 Gardena Spade: "
                      r"12 in stock", out), out  # fmt: skip
-    order = re.search(r"the desk read (o-\w+)'s code: Order \1 · [A-Z]\.[A-Z]\. / \d items?", out)
+    order = re.search(
+        r"the desk's camera read (o-\w+)'s code: Order \1 · [A-Z]\.[A-Z]\. / \d items?", out
+    )
     assert order, out
     assert f"handed over: Order {order.group(1)} is handed over." in out, out
     # central: the score the visit added (the rules' points, summed as shown), the journey
