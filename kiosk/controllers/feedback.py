@@ -104,7 +104,7 @@ class FeedbackController(SessionBound):
         self._set(FeedbackStep.REASON)
 
     def decline(self) -> None:
-        """"No thanks" instead of a rating: nothing is recorded, and the next shopper
+        """ "No thanks" instead of a rating: nothing is recorded, and the next shopper
         gets a fresh home screen (this one is done)."""
         if self.step is FeedbackStep.RATE:
             self.session.reset("done")

@@ -44,6 +44,7 @@ from edge_sync.protocol.tokens import Token
 from ..settings import KioskSettings
 from .clock import Clock
 from .observe import Observable
+from .order_view import OrderView, order_view
 from .session import SessionController
 from .words import say, when_text
 
@@ -68,22 +69,6 @@ class PinCheck:
 
     pin: str = field(repr=False)
     staff_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class OrderLineView:
-    text: str  # "2× Wool socks"
-    sku: str
-    quantity: int
-
-
-@dataclass(frozen=True, slots=True)
-class OrderView:
-    order_id: str
-    title: str  # "Order o-1234abcd · J.D."
-    lines: tuple[OrderLineView, ...]
-    items_text: str
-    initials: str | None
 
 
 class PickupController(Observable):
@@ -237,16 +222,6 @@ class PickupController(Observable):
         """The order id staff typed (the customer has no code with them)."""
         return self._find(lambda: self.desk.lookup(self._active(), typed))
 
-    def _catalog_name(self, sku: str) -> str | None:
-        """A line the shop sent without a name: the product's name in this store's
-        catalog, so staff see what to fetch rather than a bare SKU."""
-        try:
-            found = self.client.availability.product(sku)
-        except Exception:  # no store data yet, or it is being swapped: the SKU will do
-            log.exception("catalog name of %s", sku)
-            return None
-        return found.product.name if found is not None else None
-
     def back(self) -> None:
         self.session.touch()
         if self.step in (PickupStep.ORDER, PickupStep.DONE):
@@ -254,21 +229,9 @@ class PickupController(Observable):
             self._set(PickupStep.READY)
 
     def order_view(self) -> OrderView | None:
-        o = self.order
-        if o is None:
+        if self.order is None:
             return None
-        lang = self.session.lang
-        lines = tuple(
-            OrderLineView(say("order_line", lang, n=ln.quantity,
-                              name=ln.name or self._catalog_name(ln.sku) or ln.sku),
-                          ln.sku, ln.quantity)
-            for ln in o.lines
-        )  # fmt: skip
-        title = say("order_title", lang, order=o.order_id)
-        if o.initials:
-            title += f" · {o.initials}"
-        items = say("order_item" if o.items == 1 else "order_items", lang, n=o.items)
-        return OrderView(o.order_id, title, lines, items, o.initials)
+        return order_view(self.order, self.session.lang, self.client.availability)
 
     # -- handing over --------------------------------------------------------------------
 
