@@ -291,6 +291,7 @@ def load_snapshot(conn: sqlite3.Connection, snap: Snapshot, hooks: Iterable[Hook
         now = format_ts(utcnow())
         with Write(conn):
             if patch:
+                tables.index_codes(conn, "", generation)  # a set loaded before they were
                 _apply_patch(conn, patch)
                 tables.swap(conn, "_new", "_old", tables.STOCK_NAMES)
             else:

@@ -136,6 +136,32 @@ def index_set(conn: sqlite3.Connection, suffix: str, generation: int) -> None:
     sqlite_utils.Database(conn)["products" + suffix].create_index(  # type: ignore[union-attr]
         ["sku"], index_name=f"products_sku_g{generation}", unique=True, if_not_exists=True
     )
+    index_codes(conn, suffix, generation)
+
+
+#: the columns searched by prefix through a B-tree (``Availability.search``: a typed
+#: code); case-insensitive, as the on-screen keyboard types lower case
+CODE_COLUMNS = ("sku", "barcode")
+
+
+def index_codes(conn: sqlite3.Connection, suffix: str, generation: int) -> None:
+    """The case-insensitive indexes of ``CODE_COLUMNS`` on ``products<suffix>``, unless
+    it has them (under an earlier generation's name: a set loaded before they existed
+    gets them at its next patch)."""
+    table = "products" + suffix
+    have = {
+        r[0]
+        for r in conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table,)
+        )
+        if r[0]
+    }
+    for col in CODE_COLUMNS:
+        if not any(f'("{col}" COLLATE NOCASE)' in sql for sql in have):
+            conn.execute(
+                f'CREATE INDEX "products_{col}_nocase_g{generation}" '
+                f'ON "{table}" ("{col}" COLLATE NOCASE)'
+            )
 
 
 def drop_set(conn: sqlite3.Connection, suffix: str) -> None:
