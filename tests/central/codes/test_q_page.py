@@ -84,7 +84,9 @@ def test_opens_count_once_per_code_per_day(qclient, keys, engine, code_keys):
     assert row.data == {"campaign_id": "cmp-2", "token_kind": "c", "token_hash": token.token_hash,
                         "recipient_id": None}  # fmt: skip
     # the next day counts again (the intake's own id uniqueness is the dedup)
-    tomorrow = utcnow() + timedelta(days=1)
+    # (10:00 tomorrow, so that "an hour later" is the same day whenever the test runs)
+    now = utcnow()
+    tomorrow = now.replace(hour=10, minute=0, second=0, microsecond=0) + timedelta(days=1)
     got = open_code(engine, code_keys.keyring(), token.text, tomorrow)
     assert got.status == 302 and got.counted
     later = open_code(
@@ -93,7 +95,7 @@ def test_opens_count_once_per_code_per_day(qclient, keys, engine, code_keys):
     assert later.status == 302 and not later.counted
     assert opens_of(engine) == 2
     report = qclient.get("/api/v1/campaigns/cmp-2/opens", headers=bearer(keys.marketer)).json()
-    today = utcnow().date()
+    today = now.date()
     assert report == {
         "campaign_id": "cmp-2",
         "days": [{"day": today.isoformat(), "token_kind": "c", "opens": 1},
