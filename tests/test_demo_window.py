@@ -76,8 +76,12 @@ def test_with_a_display_the_kiosk_opens_for_a_person_and_the_demo_ends_cleanly(
         os.kill(kiosks[0], signal.SIGTERM)  # the person closes the window
         assert demo.wait(timeout=120) == 0, "".join(lines)
     finally:
-        if demo.poll() is None:
-            demo.kill()
+        if demo.poll() is None:  # a failed check: Ctrl-C, so the demo stops what it started
+            demo.send_signal(signal.SIGINT)
+            try:
+                demo.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                demo.kill()
         reader.join(timeout=10)
     out = "".join(lines)
     assert "what central recorded of the kiosk visit:" in out, out
