@@ -9,10 +9,11 @@ scanned frame, without widgets (the screens only bind to these).
   the Kivy redraw of the rows (the search screen is not in the app yet).
   The bare line in the same run is ``Availability.search`` alone on the same prefixes;
   a second p95 leaves out the barcodes typed digit by digit.
-* kiosk_scan_to_outcome_p95_ms: a camera frame (640×480, a printed profile code at
-  4 px per module) → ``decode_frame`` → ``ScanAction.scan`` → the outcome the screen
-  shows, with ``visit.linked`` in the outbox. The screen change itself (scan worker →
-  Clock trigger → screen) is measured once the scan screen and its worker are in.
+* the scan at controller level (printed, no RESULT line): a camera frame (640×480, a
+  printed profile code at 4 px per module) → ``decode_frame`` → ``ScanAction.scan`` →
+  the outcome the screen shows, with ``visit.linked`` in the outbox.
+  kiosk_scan_to_outcome_p95_ms is the same path in the real app, up to the welcome
+  screen drawn (``_kiosk_scan_screen``).
 """
 
 from __future__ import annotations
@@ -103,7 +104,5 @@ def bench_scan(tmp: Path, n: int) -> None:
     print(f"scan: {n} frames; decode p95 {percentile(decode_t, 95):.2f} ms, "
           f"ScanAction p95 {percentile(scan_t, 95):.2f} ms, "
           f"frame → outcome p50 {statistics.median(total_t):.2f} ms "
-          f"p95 {percentile(total_t, 95):.2f} ms (controller level; the screen change "
-          "comes with the scan screen)")  # fmt: skip
-    result("kiosk_scan_to_outcome_p95_ms", percentile(total_t, 95), "<=", 150)
+          f"p95 {percentile(total_t, 95):.2f} ms (controller level, no widgets)")  # fmt: skip
     device.close()

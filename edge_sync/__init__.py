@@ -1,15 +1,16 @@
-"""The device side: the durable outbox, the kiosk's client API, and the sync daemon."""
+"""The device side: the durable outbox, the kiosk's client API, and the sync daemon.
 
-from .client import EdgeClient
-from .errors import DatabaseBusy, DiskFull, EdgeError, EventRejected, OutboxFull
-from .outbox import Outbox
+Its names load with their module on first use (``protocol/lazy.py``), so importing one
+module of the package (the daemon's, a kiosk screen's) does not import them all.
+"""
 
-__all__ = [
-    "DatabaseBusy",
-    "DiskFull",
-    "EdgeClient",
-    "EdgeError",
-    "EventRejected",
-    "Outbox",
-    "OutboxFull",
-]
+from .protocol.lazy import lazy_exports
+
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        ".client": ("EdgeClient",),
+        ".errors": ("DatabaseBusy", "DiskFull", "EdgeError", "EventRejected", "OutboxFull"),
+        ".outbox": ("Outbox",),
+    },
+)

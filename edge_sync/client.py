@@ -13,18 +13,21 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .campaign_cache import CampaignCache, ListState
-from .codes import CodeStore
 from .config import DeviceConfig
 from .inventory.availability import Availability
 from .inventory.tables import STATUS_KEY as STATE_INVENTORY
 from .outbox import Enqueued, Outbox
-from .protocol import Event, parse_ts
 from .protocol.campaign_list import CampaignEntry
-from .protocol.tokens import Kind, Token, verify
+from .protocol.ids import parse_ts
 from .protocol.tokens.fallback import parse as parse_fallback
+
+if TYPE_CHECKING:  # the codes' verifier and the signature library load on the first scan
+    from .codes import CodeStore
+    from .protocol import Event
+    from .protocol.tokens import Kind, Token
 
 #: sync_state keys written by the daemon
 STATE_LAST_ACK_AT = "last_ack_at"  # RFC 3339 / ISO 8601 UTC time of the last ack applied
@@ -58,6 +61,8 @@ class EdgeClient:
     @property
     def codes(self) -> CodeStore:
         if self._codes is None:
+            from .codes import CodeStore
+
             self._codes = CodeStore(self.outbox.path)
         return self._codes
 
@@ -100,6 +105,8 @@ class EdgeClient:
         pushed. Returns the ``Token``, or raises ``tokens.InvalidToken`` whose
         ``message(lang)`` is what to tell the shopper. Pickup codes must be for this store
         and not used before here (``mark_code_used``)."""
+        from .protocol.tokens.verify import verify
+
         codes = self.codes
         return verify(
             text,

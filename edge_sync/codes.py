@@ -14,10 +14,13 @@ import threading
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .db import open_edge_db
 from .protocol.ids import format_ts, parse_ts, utcnow
-from .protocol.tokens import Keyring, KeysMessage, PublicKey
+
+if TYPE_CHECKING:  # the keyring (and its signature library) loads on first use
+    from .protocol.tokens import Keyring, KeysMessage
 
 #: sync_state keys
 STATE_KEYS_DIGEST = "keys_digest"  # SHA-256 of the stored message's content
@@ -53,7 +56,7 @@ class CodeStore:
     def __init__(self, db_path: str | Path) -> None:
         self._conn, _ = open_edge_db(db_path)
         self._lock = threading.Lock()
-        self._ring: tuple[str | None, Keyring] = ("", Keyring())
+        self._ring: tuple[str | None, Keyring] | None = None
         self.revocations = StoredRevocations(self._conn, self._lock)
 
     def _state(self, key: str) -> str | None:
@@ -93,11 +96,13 @@ class CodeStore:
         """The stored keys (read again only when a new message was stored)."""
         with self._lock:
             digest = self._state(STATE_KEYS_DIGEST)
-            if digest == self._ring[0]:
+            if self._ring is not None and digest == self._ring[0]:
                 return self._ring[1]
             rows = self._conn.execute(
                 "SELECT kid, public, not_before, not_after FROM keys"
             ).fetchall()
+        from .protocol.tokens import Keyring, PublicKey
+
         ring = Keyring(
             PublicKey.of(kid, bytes(pub), parse_ts(nb), parse_ts(na) if na else None)
             for kid, pub, nb, na in rows

@@ -7,13 +7,17 @@ timer, and a touch that only wakes a dimmed screen goes no further. One interval
 brings the home screen back with nothing of the last shopper on it. The status strip
 is refreshed on its own interval from the sync state the daemon writes.
 
-Screens are found, not listed: every ``BaseScreen`` subclass in ``kiosk.screens`` with
-a ``screen_name`` is added (``screens.all_screens``).
+Screens are found, not listed (``screens.screen_names``). Only home is built before
+the first frame; every other screen is built the first time it is shown, and after the
+first frame a background thread imports the other screens' modules (and with them the
+camera and decoder libraries), so the first "Scan your code" does not wait for them.
+The "Still there?" overlay and the dimmer are in the widget tree only while they show.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +30,11 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import FadeTransition, ScreenManager
 
-from . import theme
+from . import gesture, theme
 from .controllers.kiosk import Controllers
 from .i18n import text
-from .screens import all_screens
+from .screens import screen_class, screen_names
+from .screens.base import BaseScreen
 from .widgets import Dimmer, StatusStrip, StillThere
 
 log = logging.getLogger(__name__)
@@ -71,16 +76,17 @@ class KioskApp(App):
         root = KioskRoot(app=self)
         column = BoxLayout(orientation="vertical")
         self.manager = ScreenManager(transition=FadeTransition(duration=theme.TRANSITION_S))
-        for cls in all_screens():
-            self.manager.add_widget(cls(landscape=self.landscape))
+        self.screen_names = screen_names()
+        self.screen("home")
         self.strip = StatusStrip()
         column.add_widget(self.manager)
         column.add_widget(self.strip)
         root.add_widget(column)
+        self.root_layout = root
         self.still_there = StillThere(opacity=0)
-        root.add_widget(self.still_there)
         self.dimmer = Dimmer()
-        root.add_widget(self.dimmer)
+        # the hidden staff gesture works on every screen, before the staff screen exists
+        self.corner = gesture.install(root, lambda: self.screen("staff").open_staff())
         self._redraw_overlays = Clock.create_trigger(lambda _dt: self._overlays(), -1)
         self.controllers.session.subscribe(self._on_session)
         Clock.schedule_interval(lambda _dt: self._tick(), TICK_S)
@@ -92,12 +98,34 @@ class KioskApp(App):
 
     # -- moving about --------------------------------------------------------------------
 
+    def screen(self, name: str) -> BaseScreen:
+        """The screen ``name``, built the first time it is asked for."""
+        if not self.manager.has_screen(name):
+            self.manager.add_widget(screen_class(name)(landscape=self.landscape))
+        return self.manager.get_screen(name)
+
     def go(self, name: str) -> None:
-        if name not in self.manager.screen_names:
+        if name not in self.screen_names:
             log.error("no screen %r", name)
             return
+        self.screen(name)
         self.controllers.session.screen(name)
         self.manager.current = name
+
+    def preload(self) -> threading.Thread:
+        """Import every screen's module off the UI thread (started after the first
+        frame); building a screen on first use then costs only its widgets."""
+
+        def load() -> None:
+            for name in self.screen_names:
+                try:
+                    screen_class(name)
+                except Exception:  # the screen's own build will say it again, on use
+                    log.exception("the %s screen's module could not be loaded", name)
+
+        thread = threading.Thread(target=load, name="kiosk-preload", daemon=True)
+        thread.start()
+        return thread
 
     def _tick(self) -> None:
         try:
@@ -118,6 +146,7 @@ class KioskApp(App):
         s = self.controllers.session
         left = s.countdown_left()
         showing = left is not None
+        self._in_tree(self.still_there, showing)
         self.still_there.opacity = 1 if showing else 0
         self.still_there.showing = showing
         if showing:
@@ -126,6 +155,17 @@ class KioskApp(App):
             self.still_there.detail = s.still_there_text()
             self.still_there.button_text = text("still_here", s.lang)
         self.dimmer.alpha = 1.0 - s.brightness
+        self._in_tree(self.dimmer, self.dimmer.alpha > 0)
+
+    def _in_tree(self, overlay: Any, shown: bool) -> None:
+        """An overlay is drawn (and costs a frame's fill) only while it shows; the
+        dimmer stays above the "Still there?" overlay, the staff corner above both."""
+        if shown and overlay.parent is None:
+            under_dimmer = overlay is not self.dimmer and self.dimmer.parent is not None
+            # children[0] is the staff corner: it sees every touch first
+            self.root_layout.add_widget(overlay, index=2 if under_dimmer else 1)
+        elif not shown and overlay.parent is not None:
+            self.root_layout.remove_widget(overlay)
 
     def _status(self) -> None:
         try:
@@ -139,4 +179,4 @@ class KioskApp(App):
     def on_start(self) -> None:  # no blanking; opt-in systemd watchdog, first-frame time
         from .ops_hooks import install
 
-        install()
+        install(after_first_frame=self.preload)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ FIRST_FRAME_ENV = "OMK_KIOSK_FIRST_FRAME_FILE"
 log = logging.getLogger(__name__)
 
 
-def install() -> Notifier:
+def install(after_first_frame: Callable[[], Any] | None = None) -> Notifier:
+    """``after_first_frame``: called once, on the UI thread, when the first frame shows
+    (work the first frame must not wait for)."""
     from kivy.clock import Clock
     from kivy.core.window import Window
 
@@ -49,6 +52,8 @@ def install() -> Notifier:
         if notifier.interval is not None:
             notifier.watchdog()
             Clock.schedule_interval(ping, min(notifier.interval, 1.0))
+        if after_first_frame is not None:
+            after_first_frame()
 
     Window.bind(on_flip=first_frame)  # after the first buffer swap: the frame is shown
     return notifier

@@ -63,7 +63,7 @@ class Driver:
         return self.app.controllers
 
     def screen(self, name: str) -> Any:
-        return self.app.manager.get_screen(name)
+        return self.app.screen(name)
 
     def find(self, screen: str, widget_id: str) -> Any:
         """The widget with ``id: widget_id`` in a screen's kv rule."""

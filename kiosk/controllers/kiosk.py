@@ -9,6 +9,7 @@ reach it through ``controllers.scan`` each time, never keep their own reference.
 from __future__ import annotations
 
 from datetime import tzinfo
+from typing import TYPE_CHECKING
 
 from edge_sync import EdgeClient
 
@@ -16,12 +17,14 @@ from ..settings import KioskSettings
 from .clock import Clock, SystemClock
 from .feedback import FeedbackController
 from .home import HomeController
-from .pickup import PickupController
 from .product import ProductController
 from .scan import ScanAction
 from .search import SearchController
 from .session import SessionController
 from .status import StatusController
+
+if TYPE_CHECKING:
+    from .pickup import PickupController
 
 
 class Controllers:
@@ -43,9 +46,20 @@ class Controllers:
         self.home = HomeController(client, self.session)
         self.search = SearchController(client, self.session)
         self.product = ProductController(client, self.session)
-        self.pickup = PickupController(client, self.session, tz=tz)
+        self._tz = tz
+        self._pickup: PickupController | None = None
         self.feedback = FeedbackController(client, self.session)
         self.status = StatusController(client, self.session, tz=tz, config_version=config_version)
+
+    @property
+    def pickup(self) -> PickupController:
+        """The staff desk's controller, made on first use: a shopper's start does not
+        load the pickup desk (and its signature checks) before the first frame."""
+        if self._pickup is None:
+            from .pickup import PickupController
+
+            self._pickup = PickupController(self.client, self.session, tz=self._tz)
+        return self._pickup
 
     def _new_scan(self) -> None:
         self.scan = ScanAction(self.client, self.scan.kinds)
@@ -53,10 +67,12 @@ class Controllers:
     def tick(self) -> None:
         """One call for the app's interval (every 0.25 s, say): every timer moves on."""
         self.search.tick()
-        self.pickup.tick()
+        if self._pickup is not None:
+            self._pickup.tick()
         self.feedback.tick()
         self.home.tick()
         self.session.tick()
 
     def close(self) -> None:
-        self.pickup.close()
+        if self._pickup is not None:
+            self._pickup.close()

@@ -29,12 +29,12 @@ import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge_sync import EdgeClient, EdgeError
 from edge_sync.client import UnknownFallback
 from edge_sync.protocol.campaign_list import CampaignEntry
-from edge_sync.protocol.tokens import InvalidToken, Kind, Reason, Token, hash_of, peek
+from edge_sync.protocol.tokens import InvalidToken, Kind, Reason
 from edge_sync.protocol.tokens.codec import (
     MAX_TEXT,
     SIGNATURE_BYTES,
@@ -45,6 +45,9 @@ from edge_sync.protocol.tokens.codec import (
 from edge_sync.protocol.tokens.fallback import ALPHABET, CHECK_SYMBOLS, LENGTH, BadFallback
 
 from .. import i18n
+
+if TYPE_CHECKING:  # the verifier (and its signature library) loads on the first code
+    from edge_sync.protocol.tokens import Token
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +148,8 @@ def looks_like_ours(text: object) -> bool:
 
 def _claims(text: object) -> tuple[Kind | None, int | None, str | None]:
     """What an unverified code says about itself (kind, key id, hash), for ``qr.scanned``."""
+    from edge_sync.protocol.tokens.verify import hash_of, peek
+
     fields = peek(text)
     if fields is None:
         return None, None, None

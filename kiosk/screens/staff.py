@@ -25,7 +25,6 @@ from kivy.properties import BooleanProperty, ListProperty, StringProperty
 
 from edge_sync.pickups.orders import ORDER_ID_RE
 
-from .. import gesture
 from ..controllers.pickup import PickupStep
 from .base import BaseScreen
 from .staff_camera import DeskCamera
@@ -80,17 +79,12 @@ class StaffScreen(BaseScreen):
         self.listen(c.pickup, c.session)
         c.pickup.subscribe(self._on_pickup)
         Window.bind(on_textinput=self._on_textinput, on_key_down=self._on_key_down)
-        Clock.schedule_once(lambda _dt: self._install_gesture())  # after the root exists
 
     # -- the gesture ---------------------------------------------------------------------
 
-    def _install_gesture(self) -> None:
-        app = App.get_running_app()
-        if app is not None and app.root is not None:
-            gesture.install(app.root, self.open_staff)
-
     def open_staff(self) -> None:
-        """The hidden gesture: the PIN prompt, or the menu while the desk is unlocked."""
+        """The hidden gesture (``kiosk.gesture``, laid over every screen by the app):
+        the PIN prompt, or the menu while the desk is unlocked."""
         c = self.controllers
         c.session.close_keyboard()
         c.session.close_dialog()
@@ -146,7 +140,7 @@ class StaffScreen(BaseScreen):
         self._scan(mode == "desk")
 
     def _screen_names(self) -> list[str]:
-        return list(App.get_running_app().manager.screen_names)
+        return list(App.get_running_app().screen_names)
 
     def on_pre_enter(self, *_a: Any) -> None:
         super().on_pre_enter()

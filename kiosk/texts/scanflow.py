@@ -102,8 +102,9 @@ TEXTS = {
     "welcome_done": _t("Done", "Fertig"),
     # feedback screen
     "fb_skip": _t("Skip", "Überspringen"),
-    "fb_hint": _t("One tap is enough. It helps this store.",
-                  "Ein Tipp genügt. Das hilft dieser Filiale."),
+    "fb_hint": _t(
+        "One tap is enough. It helps this store.", "Ein Tipp genügt. Das hilft dieser Filiale."
+    ),
     "fb_no_thanks": _t("No thanks", "Nein, danke"),
     "fb_reason_question": _t("What stood out? (optional)", "Was ist Ihnen aufgefallen? (optional)"),
 }
