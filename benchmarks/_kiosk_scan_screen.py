@@ -113,9 +113,11 @@ def bench_scan_screen(tmp: Path, config: Path, n: int) -> None:
     shown = [r["shown"] for r in rounds]
     steps = {key: statistics.median(r[key] for r in rounds)
              for key in ("got_it", "check_start", "checked", "screen_change")}  # fmt: skip
-    print(f"scan to screen change, in the app: {len(shown)} scans, each a new session; "
-          f"frame → welcome shown p50 {statistics.median(shown):.1f} ms, "
-          f"p95 {percentile(shown, 95):.1f} ms, max {max(shown):.1f} ms (medians from the "
-          "frame's capture: " + ", ".join(f"{k} {v:.1f} ms" for k, v in steps.items()) + ")")
+    print(
+        f"scan to screen change, in the app: {len(shown)} scans, each a new session; "
+        f"frame → welcome shown p50 {statistics.median(shown):.1f} ms, "
+        f"p95 {percentile(shown, 95):.1f} ms, max {max(shown):.1f} ms (medians from the "
+        "frame's capture: " + ", ".join(f"{k} {v:.1f} ms" for k, v in steps.items()) + ")"
+    )
     result("kiosk_scan_to_outcome_p95_ms", percentile(shown, 95), "<=", 150)
     shutil.rmtree(frames, ignore_errors=True)
