@@ -49,7 +49,7 @@ ShortId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 class Event(BaseModel):
     """One fact that happened at a kiosk (or online). ``id`` is its identity everywhere."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: UuidText
     seq: int = Field(ge=1, le=SEQ_MAX)
@@ -76,7 +76,7 @@ class Batch(BaseModel):
     """Envelope of an ``events`` message. Events stay raw dicts here: each is validated
     on its own so that one bad event is rejected without holding back the rest."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     batch_id: ShortId
     device_id: Ident
@@ -112,7 +112,7 @@ class DeadLetterReason(StrEnum):
 
 
 class Rejection(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     seq: int
     reason: DeadLetterReason
@@ -122,7 +122,7 @@ class Rejection(BaseModel):
 class Ack(BaseModel):
     """Central → device after commit: what is stored (ranges of seq) and what was rejected."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     batch_id: str | None
     acked: list[tuple[int, int]] = Field(default_factory=list)
@@ -156,7 +156,7 @@ Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 class Status(BaseModel):
     """Retained device status: birth on connect, last will on an unclean loss."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     state: Literal["online", "offline"]
     reason: Text200 | None = None
@@ -169,7 +169,7 @@ class Status(BaseModel):
 
 
 class Heartbeat(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     at: Rfc3339Time
     boot_id: Text64 | None = None

@@ -26,7 +26,7 @@ MAX_TABLE_BYTES = 48 * 1024 * 1024
 
 
 class CodeTable(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     v: int = Field(1, ge=1, le=1)
     campaign_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")
