@@ -28,13 +28,14 @@ from kivy.core.window import Window
 from kivy.properties import BooleanProperty, ObjectProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
-from kivy.uix.screenmanager import FadeTransition, ScreenManager
+from kivy.uix.screenmanager import ScreenManager
 
 from . import gesture, theme
 from .controllers.kiosk import Controllers
 from .i18n import text
 from .screens import screen_class, screen_names
 from .screens.base import BaseScreen
+from .transition import QuickFade
 from .widgets import Dimmer, StatusStrip, StillThere
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class KioskApp(App):
         Window.clearcolor = theme.BG
         root = KioskRoot(app=self)
         column = BoxLayout(orientation="vertical")
-        self.manager = ScreenManager(transition=FadeTransition(duration=theme.TRANSITION_S))
+        self.manager = ScreenManager(transition=QuickFade(duration=theme.TRANSITION_S))
         self.screen_names = screen_names()
         self.screen("home")
         self.strip = StatusStrip()

@@ -140,11 +140,19 @@ class ScanFlowController(Observable):
 
     def submit(self) -> str | None:
         """Check the typed code; where to go, as ``check``."""
+        return self.finish_submit() if self.begin_submit() else None
+
+    def begin_submit(self) -> bool:
+        """The UI thread's half of ``submit`` (the touch, the keyboard closed); False
+        when nothing was being typed. ``finish_submit`` (the check) may run in a worker."""
         self.session.touch()
         if self.step is not ScanStep.TYPING:
-            return None
+            return False
         self.session.close_keyboard()
         self.trace = [("typed", time.monotonic())]
+        return True
+
+    def finish_submit(self) -> str | None:
         return self._show(self._action().typed(self.typed_text, self.session.id))
 
     # -- what to show ----------------------------------------------------------------------

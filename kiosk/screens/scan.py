@@ -10,7 +10,10 @@ sees it before the outcome.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from kivy.clock import Clock
@@ -24,6 +27,8 @@ from ..controllers.welcome import WelcomeController
 from ..scanner import ScanResult
 from .base import BaseScreen
 from .preview import CameraFeed
+
+log = logging.getLogger(__name__)
 
 
 class ScanScreen(BaseScreen):
@@ -99,8 +104,12 @@ class ScanScreen(BaseScreen):
         if self._shooting:
             return
         if self.flow.read(result.text, result.frame_ts):
+            # the code is read: the camera and decoder stop (the preview keeps the frame
+            # that held it) so the check and the screen change have the CPU; "Try again"
+            # starts them again
+            self._stop_camera()
             self.refresh()  # "Got it" now, not at the next redraw
-            Clock.schedule_once(lambda _dt: self._check(), 0)
+            self._check()
 
     def _on_camera_error(self, message: str) -> None:
         self.flow.camera_failed(message)
@@ -108,7 +117,30 @@ class ScanScreen(BaseScreen):
     # -- the checks --------------------------------------------------------------------
 
     def _check(self) -> None:
-        self._after(self.flow.check())
+        self._off_ui(self.flow.check)
+
+    def _off_ui(self, check: Callable[[], str | None]) -> None:
+        """Run a check (the signature, the store's lists, the visit's events written to
+        the outbox) in a worker, so the UI thread does no I/O and draws "Got it"
+        meanwhile; where it leads is taken up on the UI thread, unless the session
+        ended meanwhile (then nothing of it stays)."""
+        session_id = self.controllers.session.id
+
+        def work() -> None:
+            try:
+                where = check()
+            except Exception:  # ScanAction answers every code; this is a fault
+                log.exception("the scan check failed")
+                where = None
+            Clock.schedule_once(lambda _dt: self._checked(where, session_id), 0)
+
+        threading.Thread(target=work, name="scan-check", daemon=True).start()
+
+    def _checked(self, where: str | None, session_id: str) -> None:
+        if session_id != self.controllers.session.id:
+            self.flow.reset()  # a reset came first: its outcome is not the new shopper's
+            return
+        self._after(where)
 
     def _after(self, where: str | None) -> None:
         if where == "welcome" and self.flow.outcome is not None:
@@ -145,7 +177,8 @@ class ScanScreen(BaseScreen):
         self.flow.backspace()
 
     def submit(self) -> None:
-        self._after(self.flow.submit())
+        if self.flow.begin_submit():
+            self._off_ui(self.flow.finish_submit)
 
     # -- drawing -------------------------------------------------------------------------
 
