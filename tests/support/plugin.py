@@ -19,6 +19,7 @@ import pytest
 from tests.support import REPO_ROOT, pg, tracking
 from tests.support.broker import Broker
 from tests.support.errors import ErrorCollector
+from tests.support.migrated import MigratedSchemas
 from tests.support.procs import Proc
 
 ALLOW_MARK = "allow_logged_errors"
@@ -181,11 +182,36 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
     ]
 )
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The central database URL, once on a SQLite file and once on PostgreSQL."""
+    """The central database URL, once on a SQLite file and once on PostgreSQL.
+
+    An empty database, except for tests that use central's migrated ``engine``: on
+    PostgreSQL they get a schema migrated once and emptied after each test
+    (``tests/support/migrated``); the engine fixture copies SQLite's migrated file.
+    """
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'central.db'}"
-    url: str = request.getfixturevalue("pg_url")
+    name = "_pg_migrated_url" if "engine" in request.fixturenames else "pg_url"
+    url: str = request.getfixturevalue(name)
     return url
+
+
+@pytest.fixture(scope="session")
+def _pg_migrated_schemas(pg_server_url: str) -> Iterator[MigratedSchemas]:
+    schemas = MigratedSchemas(pg_server_url)
+    try:
+        yield schemas
+    finally:
+        schemas.close()
+
+
+@pytest.fixture
+def _pg_migrated_url(_pg_migrated_schemas: MigratedSchemas) -> Iterator[str]:
+    """A migrated central schema, lent to this test and emptied after it."""
+    schema = _pg_migrated_schemas.lend()
+    try:
+        yield schema.url
+    finally:
+        _pg_migrated_schemas.give_back(schema)
 
 
 @pytest.fixture
