@@ -37,6 +37,32 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# -- the longest files first ------------------------------------------------------
+
+#: test files that take a minute or more (the README's `make demo`, the kiosk app under
+#: Xvfb, the API contract fuzzing): run first, so that with ``-n 2 --dist loadfile``
+#: the two workers finish together instead of one running them last while the other
+#: waits (longest first; measured on 2 cores)
+LONGEST_FIRST = (
+    "tests/test_readme.py",
+    "tests/central/api/test_schemathesis.py",
+    "tests/kiosk/ui/",
+    "tests/test_demo_window.py",
+    "tests/test_import_graph.py",
+    "tests/faults/test_kills.py",
+    "tests/test_first_hour.py",
+)
+
+
+def _rank(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    return next((i for i, p in enumerate(LONGEST_FIRST) if path.startswith(p)), len(LONGEST_FIRST))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)  # stable: the order within each group stays as collected
+
+
 # -- failing on logged exceptions ---------------------------------------------
 
 
