@@ -62,31 +62,42 @@ def check_server(url: str, timeout: int = 5) -> None:
         ) from exc
 
 
+def new_schema(conninfo: str) -> str:
+    """Create an empty schema ``omk_t_<hex>``; its name."""
+    schema = SCHEMA_PREFIX + secrets.token_hex(6)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    return schema
+
+
 @contextmanager
 def temp_schema(url: str) -> Iterator[str]:
     """Create ``omk_t_<hex>``, yield a URL bound to it, drop it CASCADE afterwards."""
-    schema = SCHEMA_PREFIX + secrets.token_hex(6)
     conninfo = to_conninfo(url)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    schema = new_schema(conninfo)
     try:
         yield url_for_schema(url, schema)
     finally:
         drop_schema(conninfo, schema)
 
 
-def drop_schema(conninfo: str, schema: str) -> None:
-    """Drop the schema, first ending connections the test left open.
+def end_connections(conn: psycopg.Connection, schema: str) -> None:
+    """End the connections a test left open on ``schema``.
 
-    A leaked connection idle in a transaction holds locks that would make the
-    DROP wait forever; the test is over, so its connections (found by the
+    A leaked connection idle in a transaction holds locks that would make a DROP or a
+    TRUNCATE wait forever; the test is over, so its connections (found by the
     application_name set in ``url_for_schema``) have no more use.
     """
+    conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE application_name = %s AND pid <> pg_backend_pid()",
+        (schema,),
+    )
+
+
+def drop_schema(conninfo: str, schema: str) -> None:
+    """Drop the schema, first ending connections the test left open."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = %s AND pid <> pg_backend_pid()",
-            (schema,),
-        )
+        end_connections(conn, schema)
         conn.execute("SET lock_timeout = '30s'")
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

@@ -19,6 +19,7 @@ import pytest
 from tests.support import REPO_ROOT, pg, tracking
 from tests.support.broker import Broker
 from tests.support.errors import ErrorCollector
+from tests.support.migrated import MigratedSchemas
 from tests.support.procs import Proc
 
 ALLOW_MARK = "allow_logged_errors"
@@ -34,6 +35,32 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{ALLOW_MARK}: the test triggers logged exceptions or thread deaths on purpose; "
         "do not fail it for them (read them with the logged_errors fixture)",
     )
+
+
+# -- the longest files first ------------------------------------------------------
+
+#: test files that take a minute or more (the README's `make demo`, the kiosk app under
+#: Xvfb, the API contract fuzzing): run first, so that with ``-n 2 --dist loadfile``
+#: the two workers finish together instead of one running them last while the other
+#: waits (longest first; measured on 2 cores)
+LONGEST_FIRST = (
+    "tests/test_readme.py",
+    "tests/central/api/test_schemathesis.py",
+    "tests/kiosk/ui/",
+    "tests/test_demo_window.py",
+    "tests/test_import_graph.py",
+    "tests/faults/test_kills.py",
+    "tests/test_first_hour.py",
+)
+
+
+def _rank(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    return next((i for i, p in enumerate(LONGEST_FIRST) if path.startswith(p)), len(LONGEST_FIRST))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)  # stable: the order within each group stays as collected
 
 
 # -- failing on logged exceptions ---------------------------------------------
@@ -181,11 +208,36 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
     ]
 )
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The central database URL, once on a SQLite file and once on PostgreSQL."""
+    """The central database URL, once on a SQLite file and once on PostgreSQL.
+
+    An empty database, except for tests that use central's migrated ``engine``: on
+    PostgreSQL they get a schema migrated once and emptied after each test
+    (``tests/support/migrated``); the engine fixture copies SQLite's migrated file.
+    """
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'central.db'}"
-    url: str = request.getfixturevalue("pg_url")
+    name = "_pg_migrated_url" if "engine" in request.fixturenames else "pg_url"
+    url: str = request.getfixturevalue(name)
     return url
+
+
+@pytest.fixture(scope="session")
+def _pg_migrated_schemas(pg_server_url: str) -> Iterator[MigratedSchemas]:
+    schemas = MigratedSchemas(pg_server_url)
+    try:
+        yield schemas
+    finally:
+        schemas.close()
+
+
+@pytest.fixture
+def _pg_migrated_url(_pg_migrated_schemas: MigratedSchemas) -> Iterator[str]:
+    """A migrated central schema, lent to this test and emptied after it."""
+    schema = _pg_migrated_schemas.lend()
+    try:
+        yield schema.url
+    finally:
+        _pg_migrated_schemas.give_back(schema)
 
 
 @pytest.fixture
