@@ -11,7 +11,7 @@ sees it before the outcome.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.clock import Clock
 from kivy.metrics import dp, sp
@@ -21,9 +21,11 @@ from kivy.uix.widget import Widget
 from .. import theme
 from ..controllers.scanflow import KEY_ROWS, ScanFlowController, ScanStep
 from ..controllers.welcome import WelcomeController
-from ..scanner import ScanResult
 from .base import BaseScreen
 from .preview import CameraFeed
+
+if TYPE_CHECKING:  # the camera's code loads when the feed starts (preview.CameraFeed)
+    from ..scanner import ScanResult
 
 
 class ScanScreen(BaseScreen):
