@@ -77,6 +77,9 @@ class OnScreenKeyboard(BoxLayout):
         #: once per language, not again on every switch (nor leaked)
         self._layouts: dict[str, tuple[list[BoxLayout], dict[str, KeyButton]]] = {}
         self._shared: tuple[BoxLayout, BoxLayout, dict[str, KeyButton]] | None = None
+        #: the language whose rows are in place (None: none yet); a closed keyboard
+        #: builds nothing, so a language switched on the home screen costs no keys
+        self._shown_lang: str | None = None
         self._build()
 
     # -- wiring --------------------------------------------------------------------------
@@ -99,6 +102,7 @@ class OnScreenKeyboard(BoxLayout):
     def key_for(self, name: str) -> KeyButton:
         """The key that types ``name`` (a character, case-insensitive), or the ``space``,
         ``backspace`` or ``close`` key: what the tests and the scripted demo tap."""
+        self._build(force=True)
         found = self._keys.get(name) or self._keys.get(name.upper())
         if found is None:
             raise KeyError(f"no key {name!r} on the {self.lang} keyboard")
@@ -125,10 +129,17 @@ class OnScreenKeyboard(BoxLayout):
     def on_lang(self, *_a: Any) -> None:
         self._build()
 
-    def _build(self) -> None:
+    def on_open(self, *_a: Any) -> None:
+        self._build()
+
+    def _build(self, force: bool = False) -> None:
+        """Put the current language's rows in place, when it shows (or ``force``)."""
+        if self._shown_lang == self.lang or not (self.open or force):
+            return
         if self.lang not in self._layouts:
             self._layouts[self.lang] = self._layout(self.lang)
         rows, self._keys = self._layouts[self.lang]
+        self._shown_lang = self.lang
         self.clear_widgets()
         for row in rows:
             self.add_widget(row)
