@@ -46,10 +46,14 @@ class ScanScreen(BaseScreen):
         self._flow: ScanFlowController | None = None
         #: a screenshot's visit: the preview runs, codes in view are not acted on
         self._shooting = False
-        self._build_keys()
+        self._keys_built = False
 
     def _build_keys(self) -> None:
-        """The typed-code grid: one row per ``KEY_ROWS`` entry, Delete at the end of the last."""
+        """The typed-code grid: one row per ``KEY_ROWS`` entry, Delete at the end of the
+        last; built the first time the shopper types a code (most only scan), and kept."""
+        if self._keys_built:
+            return
+        self._keys_built = True
         from kivy.factory import Factory
         from kivy.uix.boxlayout import BoxLayout
 
@@ -133,6 +137,7 @@ class ScanScreen(BaseScreen):
         self._start_camera()
 
     def open_typing(self) -> None:
+        self._build_keys()
         self._stop_camera()
         self.flow.open_typing()
 
@@ -165,6 +170,7 @@ class ScanScreen(BaseScreen):
         elif f.step is ScanStep.RESULT:
             self.title, self.message, self.next_text = f.message(), "", f.next_step()
         elif f.step is ScanStep.TYPING:
+            self._build_keys()
             self.title = self.t("scan_type_title")
             self.message, self.next_text = self.t("scan_type_hint"), ""
         else:
