@@ -49,7 +49,8 @@ class ProductScreen(BaseScreen):
     name_text = StringProperty("")
     brand = StringProperty("")
     price = StringProperty("")
-    image = StringProperty(str(PLACEHOLDER))
+    #: the picture's file; "" while no product is open (no texture held for nobody)
+    image = StringProperty("")
     state = StringProperty("out")
     state_text = StringProperty("")
     freshness = StringProperty("")
@@ -79,7 +80,7 @@ class ProductScreen(BaseScreen):
         v = c.product.view()
         if v is None:  # reset, or nothing opened: show nothing of anyone
             self.name_text = self.brand = self.price = self.state_text = self.freshness = ""
-            self.image = str(PLACEHOLDER)
+            self.image = ""
             self._nearby(())
             return
         if not shown(self):
