@@ -35,7 +35,8 @@ def _show_camera(frames: Path, camera: Path) -> None:
 
 def script(k: Any) -> Iterator[Any]:
     from kivy.core.window import Window
-    from kivy.tests.common import UnitTestTouch
+
+    from kiosk.finger import Finger
 
     params = json.loads(Path(os.environ["OMK_DEMO_SHOPPER"]).read_text(encoding="utf-8"))
     camera, frames = Path(params["camera"]), Path(params["frames"])
@@ -109,10 +110,10 @@ def script(k: Any) -> Iterator[Any]:
     # -- staff: the pickup desk -------------------------------------------------------------
     _show_camera(frames / params["pickup"], camera)
     staff = k.screen("staff")
-    finger = UnitTestTouch(20, Window.height - 20)  # the hidden gesture: hold the corner
-    finger.touch_down()
+    finger = Finger(20, Window.height - 20)  # the hidden gesture: hold the corner
+    finger.down()
     yield k.until(lambda: on("staff"), 6, "the staff screen after the corner hold")
-    finger.touch_up()
+    finger.up()
     yield k.until(lambda: staff.mode in ("who", "pin"), 5, "the PIN prompt")
     if staff.mode == "who":
         k.tap_text(params["staff_name"])

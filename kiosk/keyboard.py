@@ -72,6 +72,14 @@ class OnScreenKeyboard(BoxLayout):
         self._session: Any = None
         self._unsubscribe: Callable[[], None] | None = None
         self._keys: dict[str, KeyButton] = {}
+        #: the rows of each language's layout, built the first time it shows and kept:
+        #: a language switch swaps them in, so the keys (and their bindings) are made
+        #: once per language, not again on every switch (nor leaked)
+        self._layouts: dict[str, tuple[list[BoxLayout], dict[str, KeyButton]]] = {}
+        self._shared: tuple[BoxLayout, BoxLayout, dict[str, KeyButton]] | None = None
+        #: the language whose rows are in place (None: none yet); a closed keyboard
+        #: builds nothing, so a language switched on the home screen costs no keys
+        self._shown_lang: str | None = None
         self._build()
 
     # -- wiring --------------------------------------------------------------------------
@@ -94,6 +102,7 @@ class OnScreenKeyboard(BoxLayout):
     def key_for(self, name: str) -> KeyButton:
         """The key that types ``name`` (a character, case-insensitive), or the ``space``,
         ``backspace`` or ``close`` key: what the tests and the scripted demo tap."""
+        self._build(force=True)
         found = self._keys.get(name) or self._keys.get(name.upper())
         if found is None:
             raise KeyError(f"no key {name!r} on the {self.lang} keyboard")
@@ -120,21 +129,38 @@ class OnScreenKeyboard(BoxLayout):
     def on_lang(self, *_a: Any) -> None:
         self._build()
 
-    def _build(self) -> None:
+    def on_open(self, *_a: Any) -> None:
+        self._build()
+
+    def _build(self, force: bool = False) -> None:
+        """Put the current language's rows in place, when it shows (or ``force``)."""
+        if self._shown_lang == self.lang or not (self.open or force):
+            return
+        if self.lang not in self._layouts:
+            self._layouts[self.lang] = self._layout(self.lang)
+        rows, self._keys = self._layouts[self.lang]
+        self._shown_lang = self.lang
         self.clear_widgets()
-        self._keys = {}
-        rows: list[list[tuple[str, float]]] = []
-        for letters in (DIGITS, *LAYOUTS[self.lang]):
-            rows.append([(f"char:{c}", 1) for c in letters])
-        rows.append(list(BOTTOM))
         for row in rows:
-            self.add_widget(self._row(row))
+            self.add_widget(row)
         self.rows = len(rows)
         self._relabel()
 
-    def _row(self, keys: list[tuple[str, float]]) -> BoxLayout:
+    def _layout(self, lang: str) -> tuple[list[BoxLayout], dict[str, KeyButton]]:
+        """The rows of ``lang``'s layout and its keys by name: the digits row and the
+        bottom row are the same widgets in every language."""
+        if self._shared is None:
+            shared: dict[str, KeyButton] = {}
+            digits = self._row([(f"char:{c}", 1) for c in DIGITS], shared)
+            self._shared = (digits, self._row(list(BOTTOM), shared), shared)
+        digits, bottom, keys = self._shared
+        keys = dict(keys)
+        letters = [self._row([(f"char:{c}", 1) for c in row], keys) for row in LAYOUTS[lang]]
+        return [digits, *letters, bottom], keys
+
+    def _row(self, keys: list[tuple[str, float]], into: dict[str, KeyButton]) -> BoxLayout:
         box = BoxLayout(size_hint_y=None, height=self.key_h, spacing=dp(theme.KEY_GAP))
-        self.bind(key_h=box.setter("height"))
+        self.bind(key_h=box.setter("height"))  # once per row: the rows are kept
         side = (COLUMNS - sum(w for _, w in keys)) / 2
         if side > 0:
             box.add_widget(Widget(size_hint_x=side))
@@ -142,7 +168,7 @@ class OnScreenKeyboard(BoxLayout):
             action, _, char = spec.partition(":")
             key = KeyButton(action=action, char=char, size_hint_x=width)
             key.bind(on_press=self.press)
-            self._keys[char or action] = key
+            into[char or action] = key
             box.add_widget(key)
         if side > 0:
             box.add_widget(Widget(size_hint_x=side))

@@ -85,21 +85,16 @@ class Driver:
 
     def tap(self, widget: Any) -> None:
         """A finger's touch at the widget's centre, down and up, through the window."""
-        from kivy.tests.common import UnitTestTouch
+        from .finger import tap
 
         if widget.disabled or widget.opacity == 0:
             raise ScriptFailed(f"{widget!r} cannot be touched (disabled or hidden)")
-        x, y = widget.to_window(*widget.center)
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        touch.touch_up()
+        tap(*widget.to_window(*widget.center))
 
     def tap_at(self, x: float, y: float) -> None:
-        from kivy.tests.common import UnitTestTouch
+        from .finger import tap
 
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        touch.touch_up()
+        tap(x, y)
 
     def tap_text(self, label: str, widget: Any | None = None) -> None:
         """Tap the (first) button under ``widget`` whose text is ``label``."""

@@ -8,23 +8,29 @@ it through one ``Clock.create_trigger``, so a burst of frames costs one redraw a
 most. A feed runs one worker at a time: ``start`` replaces a running one, ``stop`` lets
 the camera go (the threads wind down behind it), and nothing a stopped worker sends is
 drawn or passed on.
+
+The camera's code (OpenCV, NumPy and the QR decoders, some 35 MB resident) is imported
+when a feed first starts, not with the app: a kiosk nobody scans at never loads it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from kivy.clock import Clock
 from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty
 from kivy.uix.widget import Widget
 
-from ..camera import Frame
-from ..scan_worker import ScanWorker
-from ..scanner import ScanResult
 from .base import load_kv
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..camera import Frame
+    from ..scan_worker import ScanWorker
+    from ..scanner import ScanResult
 
 
 class CameraPreview(Widget):
@@ -41,6 +47,8 @@ class CameraPreview(Widget):
         self.bind(pos=self._fit, size=self._fit, texture=self._fit)
 
     def show(self, image: np.ndarray) -> None:
+        import numpy as np
+
         h, w = image.shape[:2]
         tex = self.texture
         if tex is None or tuple(tex.size) != (w, h):
@@ -92,6 +100,8 @@ class CameraFeed:
         return self._worker
 
     def start(self, setting: str, preview: CameraPreview) -> None:
+        from ..scan_worker import ScanWorker
+
         self.stop()
         self._preview = preview
         self._worker = ScanWorker(

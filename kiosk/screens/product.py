@@ -16,7 +16,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from .base import BaseScreen, load_kv
-from .search import StockBadge  # noqa: F401  (search.kv draws it; loaded with it)
+from .search import StockBadge, shown  # noqa: F401  (search.kv draws StockBadge)
 
 IMAGES = Path(__file__).resolve().parents[2] / "assets" / "images"
 PLACEHOLDER = IMAGES / "fallback" / "product.png"
@@ -49,7 +49,8 @@ class ProductScreen(BaseScreen):
     name_text = StringProperty("")
     brand = StringProperty("")
     price = StringProperty("")
-    image = StringProperty(str(PLACEHOLDER))
+    #: the picture's file; "" while no product is open (no texture held for nobody)
+    image = StringProperty("")
     state = StringProperty("out")
     state_text = StringProperty("")
     freshness = StringProperty("")
@@ -79,9 +80,11 @@ class ProductScreen(BaseScreen):
         v = c.product.view()
         if v is None:  # reset, or nothing opened: show nothing of anyone
             self.name_text = self.brand = self.price = self.state_text = self.freshness = ""
-            self.image = str(PLACEHOLDER)
+            self.image = ""
             self._nearby(())
             return
+        if not shown(self):
+            return  # drawn when it shows (on_pre_enter): no image nor rows for nobody
         self.name_text, self.brand, self.price = v.name, v.brand, v.price_text
         self.image = str(local_image(v.image))
         self.state, self.state_text = v.state, v.state_text

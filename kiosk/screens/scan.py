@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.clock import Clock
 from kivy.metrics import dp, sp
@@ -24,9 +24,11 @@ from kivy.uix.widget import Widget
 from .. import theme
 from ..controllers.scanflow import KEY_ROWS, ScanFlowController, ScanStep
 from ..controllers.welcome import WelcomeController
-from ..scanner import ScanResult
 from .base import BaseScreen
 from .preview import CameraFeed
+
+if TYPE_CHECKING:  # the camera's code loads when the feed starts (preview.CameraFeed)
+    from ..scanner import ScanResult
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +51,14 @@ class ScanScreen(BaseScreen):
         self._flow: ScanFlowController | None = None
         #: a screenshot's visit: the preview runs, codes in view are not acted on
         self._shooting = False
-        self._build_keys()
+        self._keys_built = False
 
     def _build_keys(self) -> None:
-        """The typed-code grid: one row per ``KEY_ROWS`` entry, Delete at the end of the last."""
+        """The typed-code grid: one row per ``KEY_ROWS`` entry, Delete at the end of the
+        last; built the first time the shopper types a code (most only scan), and kept."""
+        if self._keys_built:
+            return
+        self._keys_built = True
         from kivy.factory import Factory
         from kivy.uix.boxlayout import BoxLayout
 
@@ -163,6 +169,7 @@ class ScanScreen(BaseScreen):
         self._start_camera()
 
     def open_typing(self) -> None:
+        self._build_keys()
         self._stop_camera()
         self.flow.open_typing()
 
@@ -196,6 +203,7 @@ class ScanScreen(BaseScreen):
         elif f.step is ScanStep.RESULT:
             self.title, self.message, self.next_text = f.message(), "", f.next_step()
         elif f.step is ScanStep.TYPING:
+            self._build_keys()
             self.title = self.t("scan_type_title")
             self.message, self.next_text = self.t("scan_type_hint"), ""
         else:

@@ -32,6 +32,14 @@ def state_colour(state: str) -> tuple[float, ...]:
     return STATE_COLOURS.get(state, theme.OUT)
 
 
+def shown(screen: BaseScreen) -> bool:
+    """The screen is the one showing (or coming in: its ``on_pre_enter`` redraws it).
+    A hidden screen builds no rows: they would be drawn for nobody, and their widgets
+    and text textures held until it shows, when it redraws from the controllers anyway.
+    """
+    return screen.manager is not None and screen.manager.current == screen.name
+
+
 class StockIcon(Widget):
     """✓ in a green disc, ! in an amber one, an empty grey ring for out: drawn, since
     the bundled font has no such symbols."""
@@ -123,7 +131,7 @@ class SearchScreen(BaseScreen):
             self.query_markup = f"{cursor}[color={get_hex_from_color(theme.MUTED)}]{hint}[/color]"
         self.message = c.search.message() or ""
         rows = tuple(c.search.rows())
-        if rows != self._shown_rows:
+        if rows != self._shown_rows and (shown(self) or not rows):
             self._show(rows)
 
     def _show(self, rows: tuple[Any, ...]) -> None:

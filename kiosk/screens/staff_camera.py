@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from ..camera import Frame
-from ..scan_worker import ScanWorker
-from ..scanner import ScanResult
 from .preview import CameraFeed, CameraPreview
+
+if TYPE_CHECKING:  # the camera's code loads when a feed starts (preview.CameraFeed)
+    from ..camera import Frame
+    from ..scan_worker import ScanWorker
+    from ..scanner import ScanResult
 
 log = logging.getLogger(__name__)
 
