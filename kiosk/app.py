@@ -16,6 +16,7 @@ The "Still there?" overlay and the dimmer are in the widget tree only while they
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from pathlib import Path
@@ -113,6 +114,11 @@ class KioskApp(App):
         self.controllers.session.screen(name)
         self.manager.current = name
 
+    def _after_first_frame(self) -> None:
+        gc.freeze()  # what start-up made stays; the collector no longer walks it
+        gc.enable()  # (kiosk.run turned it off for the start)
+        self.preload()
+
     def preload(self) -> threading.Thread:
         """Import every screen's module off the UI thread (started after the first
         frame); building a screen on first use then costs only its widgets."""
@@ -180,4 +186,4 @@ class KioskApp(App):
     def on_start(self) -> None:  # no blanking; opt-in systemd watchdog, first-frame time
         from .ops_hooks import install
 
-        install(after_first_frame=self.preload)
+        install(after_first_frame=self._after_first_frame)

@@ -9,6 +9,7 @@ screen to a PNG and exits (the screenshot tests and ``make demo`` use it).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from pathlib import Path
@@ -45,6 +46,11 @@ def build(config_path: str | Path, landscape: bool, fullscreen: bool):
     — while this thread opens the window; the edge.db connections opened after it wait
     for that check (``edge_sync.db.check_in_background``)."""
     configure_window(landscape, fullscreen)
+    # Start-up allocates a few hundred thousand objects that live as long as the app
+    # (modules, classes, the kv rules): the cyclic collector would walk them again and
+    # again while they are made. It is off until the first frame, when they are frozen
+    # out of its sight (KioskApp.on_start's after_first_frame) and it runs as usual.
+    gc.disable()
     from edge_sync.config import load_device_config
     from edge_sync.db import check_in_background
 

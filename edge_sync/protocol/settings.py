@@ -7,7 +7,6 @@ produces a ``ConfigError`` whose lines name the key path and the problem, e.g.
 
 from __future__ import annotations
 
-import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -164,6 +163,8 @@ def guess_config_kind(
         kind, keys = next(iter(found.items()))
         return kind, f"guessed from {_sections(keys)}; --kind to say otherwise"
     if not found:
+        import difflib  # only for a config with a mistake in it
+
         near = {
             kind: [
                 f"[{key}] (close to [{match[0]}])"
