@@ -16,12 +16,16 @@ from .script import Driver, run_script
 
 
 def layout_problems(root: Any) -> list[str]:
-    """What a person would see as broken: a text cut off by its box, or a visible
-    widget reaching outside the window."""
+    """What a person would see as broken: a screen not where its manager shows it (it
+    would run under the status strip), a text cut off by its box, or a visible widget
+    reaching outside the window."""
     from kivy.core.window import Window
     from kivy.uix.label import Label
 
     out = []
+    manager = getattr(root, "manager", None)
+    if manager is not None and tuple(root.pos) != tuple(manager.pos):
+        out.append(f"the screen is at {tuple(root.pos)}, its place is {tuple(manager.pos)}")
     for w in root.walk():
         if not _shown(w):
             continue

@@ -16,6 +16,9 @@ from kivy.uix.screenmanager import Screen, TransitionBase
 
 class QuickFade(TransitionBase):
     def add_screen(self, screen: Screen) -> None:
+        # the manager moves only the screens in its tree when it moves; one built or
+        # shown later takes its place here (Kivy's own transitions all set it)
+        screen.pos = self.manager.pos
         self.manager.real_add_widget(screen)
         out = self.screen_out
         if out is not None and out is not screen and out.parent is self.manager:
