@@ -9,8 +9,9 @@ is refreshed on its own interval from the sync state the daemon writes.
 
 Screens are found, not listed (``screens.screen_names``). Only home is built before
 the first frame; every other screen is built the first time it is shown, and after the
-first frame a background thread imports the other screens' modules (and with them the
-camera and decoder libraries), so the first "Scan your code" does not wait for them.
+first frame a background thread imports the other screens' modules, so the first
+"Scan your code" does not wait for them (the camera and decoder libraries load when a
+camera feed first starts, ``screens/preview.py``).
 The "Still there?" overlay and the dimmer are in the widget tree only while they show.
 """
 
@@ -84,7 +85,6 @@ class KioskApp(App):
         column.add_widget(self.manager)
         column.add_widget(self.strip)
         root.add_widget(column)
-        self.root_layout = root
         self.still_there = StillThere(opacity=0)
         self.dimmer = Dimmer()
         # the hidden staff gesture works on every screen, before the staff screen exists
@@ -170,9 +170,9 @@ class KioskApp(App):
         if shown and overlay.parent is None:
             under_dimmer = overlay is not self.dimmer and self.dimmer.parent is not None
             # children[0] is the staff corner: it sees every touch first
-            self.root_layout.add_widget(overlay, index=2 if under_dimmer else 1)
+            self.root.add_widget(overlay, index=2 if under_dimmer else 1)
         elif not shown and overlay.parent is not None:
-            self.root_layout.remove_widget(overlay)
+            self.root.remove_widget(overlay)
 
     def _status(self) -> None:
         try:
