@@ -14,6 +14,8 @@ import logging
 import os
 from pathlib import Path
 
+from . import memory
+
 PORTRAIT = (1080, 1920)
 LANDSCAPE = (1920, 1080)
 
@@ -33,6 +35,12 @@ def configure_window(landscape: bool, fullscreen: bool) -> tuple[int, int]:
     Config.set("graphics", "width", str(w))
     Config.set("graphics", "height", str(h))
     Config.set("graphics", "resizable", "0")
+    # No multisample buffers: the round shapes antialias their own edges (Smooth*
+    # instructions in the kv files) and text comes antialiased from the font renderer,
+    # so MSAA would only cost — a colour and a depth buffer per sample, from the RAM
+    # that a Pi-class board shares with its GPU (under software GL: 69 MB and about
+    # 100 ms of window creation, docs/kiosk.md).
+    Config.set("graphics", "multisamples", "0")
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     Config.set("kivy", "exit_on_escape", "0")  # the staff gesture is the only way out
     Config.set("input", "mouse", "mouse,disable_multitouch")
@@ -45,6 +53,7 @@ def build(config_path: str | Path, landscape: bool, fullscreen: bool):
     reads the whole file without holding Python's lock, about 45 ms at 100,000 products
     — while this thread opens the window; the edge.db connections opened after it wait
     for that check (``edge_sync.db.check_in_background``)."""
+    memory.tune_allocator()  # before the libraries and the window allocate
     configure_window(landscape, fullscreen)
     # Start-up allocates a few hundred thousand objects that live as long as the app
     # (modules, classes, the kv rules): the cyclic collector would walk them again and
