@@ -92,6 +92,11 @@ class OnScreenKeyboard(BoxLayout):
         self._unsubscribe = session.subscribe(lambda _what: self._follow())
         self._follow()
 
+    def detach(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self._unsubscribe, self._session, self.target = None, None, None
+
     def _follow(self) -> None:
         s = self._session
         self.lang = s.lang if s.lang in LAYOUTS else "en"

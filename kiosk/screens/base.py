@@ -68,6 +68,14 @@ class BaseScreen(Screen):
     def go(self, name: str) -> None:
         App.get_running_app().go(name)
 
+    def dispose(self) -> None:
+        """Let go of everything outside this screen that holds it (the controllers it
+        listens to; subclasses: cameras, window bindings), before the app drops it at
+        a session's end; the next shopper gets the screen built anew."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+
     def refresh(self) -> None:
         """Redraw from the controllers' state (override)."""
 

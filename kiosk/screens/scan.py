@@ -98,6 +98,10 @@ class ScanScreen(BaseScreen):
         self._stop_camera()
         self.ids.preview.clear()
 
+    def dispose(self) -> None:
+        self._stop_camera()
+        super().dispose()
+
     def _start_camera(self) -> None:
         self._feed.start(self.controllers.settings.camera, self.ids.preview)
 

@@ -90,6 +90,10 @@ class SearchScreen(BaseScreen):
         self.ids.keyboard.attach(c.session, c.search)
         self.listen(c.search, c.session)
 
+    def dispose(self) -> None:
+        self.ids.keyboard.detach()
+        super().dispose()
+
     # -- touches -------------------------------------------------------------------------
 
     def back(self) -> None:
@@ -135,13 +139,23 @@ class SearchScreen(BaseScreen):
             self._show(rows)
 
     def _show(self, rows: tuple[Any, ...]) -> None:
+        """The rows shown take the new results in place (a keystroke changes their
+        texts; it does not build 20 rows anew and leave the old ones to the collector);
+        rows beyond the new results go."""
         box = self.ids.results
-        box.clear_widgets()
-        for r in rows:
-            w = ResultRow(row=r, name=r.name, brand=r.brand, price=r.price_text,
-                          state=r.state, state_text=r.state_text)  # fmt: skip
-            w.bind(on_release=lambda w: self.open_result(w.row.sku))
-            box.add_widget(w)
+        shown = list(reversed(box.children))  # top first
+        for i, r in enumerate(rows):
+            fields = {"row": r, "name": r.name, "brand": r.brand, "price": r.price_text,
+                      "state": r.state, "state_text": r.state_text}  # fmt: skip
+            if i < len(shown):
+                for key, value in fields.items():
+                    setattr(shown[i], key, value)
+            else:
+                w = ResultRow(**fields)
+                w.bind(on_release=lambda w: self.open_result(w.row.sku))
+                box.add_widget(w)
+        for w in shown[len(rows) :]:
+            box.remove_widget(w)
         self.ids.scroll.scroll_y = 1
         self._shown_rows = rows
 

@@ -77,8 +77,14 @@ class StaffScreen(BaseScreen):
         self._shot: tuple[str, str] | None = None
         c = self.controllers
         self.listen(c.pickup, c.session)
-        c.pickup.subscribe(self._on_pickup)
+        self._unsubscribe.append(c.pickup.subscribe(self._on_pickup))
         Window.bind(on_textinput=self._on_textinput, on_key_down=self._on_key_down)
+
+    def dispose(self) -> None:
+        self.desk_camera.stop()
+        Window.unbind(on_textinput=self._on_textinput, on_key_down=self._on_key_down)
+        self._panels.clear()
+        super().dispose()
 
     # -- the gesture ---------------------------------------------------------------------
 

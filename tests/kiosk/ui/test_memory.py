@@ -79,3 +79,44 @@ k.result["counts"] = counts
     (keys_a, widgets_a, objs_a), (keys_b, widgets_b, objs_b) = run.result["counts"]
     assert keys_b == keys_a and widgets_b == widgets_a, run.result["counts"]
     assert objs_b - objs_a < 2000, run.result["counts"]
+
+
+def test_a_session_end_drops_every_screen_but_home_and_frees_it(ui) -> None:
+    """What the last shopper saw (greeting, results, the desk's order) is not kept in
+    some hidden screen: at the reset the app drops every screen but home, and nothing
+    else holds them (a screen the controllers or the transition still held would stay
+    alive with all its widgets and textures)."""
+    run = ui.run(
+        COUNT
+        + """
+import weakref
+yield k.until(lambda: k.current == "home" and settled(), 10, "the home screen")
+c = k.controllers
+refs = {}
+refs["status"] = weakref.ref(k.app.screen("status"))  # shown only from the staff menu
+for name in ("search", "product", "scan", "welcome", "feedback", "staff"):
+    if name == "staff":
+        k.app.screen("staff").open_staff()
+    else:
+        k.app.go(name)
+    yield k.until(lambda: k.current == name and settled(), 5, name)
+    refs[name] = weakref.ref(k.app.screen(name))
+k.result["before"] = sorted(k.app.manager.screen_names)
+c.session.reset("timeout")
+yield k.until(lambda: k.current == "home" and settled() and len(k.app.manager.screens) == 1,
+              5, "home alone")
+gc.collect()
+k.result["after"] = sorted(k.app.manager.screen_names)
+k.result["alive"] = sorted(name for name, ref in refs.items() if ref() is not None)
+k.app.go("search")  # built anew for the next shopper, and it works
+yield k.until(lambda: k.current == "search" and settled(), 5, "search again")
+k.tap(k.find("search", "keyboard").key_for("r"))
+yield k.until(lambda: c.search.query == "r", 5, "a key typed into the new screen")
+"""
+    )
+    r = run.result
+    assert r["before"] == sorted(
+        ["home", "search", "product", "scan", "welcome", "feedback", "status", "staff"]
+    )
+    assert r["after"] == ["home"]
+    assert r["alive"] == [], f"still held after the reset: {r['alive']}"
