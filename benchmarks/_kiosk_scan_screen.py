@@ -75,27 +75,34 @@ def _frames(folder: Path, text: str, seed: int) -> None:
         cv2.imwrite(str(folder / f"{i:03d}.png"), blank if i < LEAD_FRAMES else held)
 
 
-def bench_scan_screen(tmp: Path, config: Path, n: int) -> None:
+def camera_device(tmp: Path, config: Path, n: int, name: str) -> tuple[Path, Path, Path]:
+    """The test signing key given to the device, ``n`` profile codes' frames (folders
+    ``c000``…, each a code held up), an empty image-folder camera and a device config
+    reading it; returns (that config, the frames folder, the camera folder)."""
     from edge_sync import EdgeClient
     from edge_sync.config import load_device_config
     from edge_sync.protocol.tokens import Keyring, keys_message
     from tests.edge.pickups.helpers import PUBLIC, SIGNER
 
-    cfg = load_device_config(config)
-    client = EdgeClient.from_config(cfg)
+    client = EdgeClient.from_config(load_device_config(config))
     try:
         client.codes.apply(keys_message(Keyring([PUBLIC]), [], datetime.now(UTC)))
     finally:
         client.close()
-    frames, cam = tmp / "scan-frames", tmp / "scan-cam"
+    frames, cam = tmp / f"{name}-frames", tmp / f"{name}-cam"
     today = date.today()
     for i in range(n):
-        token = SIGNER.sign("p", f"p-bench{i:04d}", not_before=today - timedelta(days=1),
+        token = SIGNER.sign("p", f"p-{name}{i:04d}", not_before=today - timedelta(days=1),
                             not_after=today + timedelta(days=30))  # fmt: skip
         _frames(frames / f"c{i:03d}", SIGNER.url(token), i)
     cam.mkdir()
-    scan_config = tmp / "scan-device.toml"
-    scan_config.write_text(config.read_text() + f'[kiosk]\ncamera = "file:{cam}"\n')
+    device = tmp / f"{name}-device.toml"
+    device.write_text(config.read_text() + f'[kiosk]\ncamera = "file:{cam}"\n')
+    return device, frames, cam
+
+
+def bench_scan_screen(tmp: Path, config: Path, n: int) -> None:
+    scan_config, frames, cam = camera_device(tmp, config, n, "scan")
     script = tmp / "scan-screen.py"
     script.write_text(textwrap.dedent(SCRIPT).format(frames=str(frames), cam=str(cam), n=n))
     out = tmp / "scan-screen-out"

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,26 +29,9 @@ CODES = 5
 def prepare(tmp: Path, config: Path, queries: list[str], seconds: float) -> tuple[Path, dict]:
     """The device's keys for the codes, the codes' camera frames, and a device config
     whose camera is the image folder; returns (that config, the environment to run with)."""
-    from benchmarks._kiosk_scan_screen import _frames
-    from edge_sync import EdgeClient
-    from edge_sync.config import load_device_config
-    from edge_sync.protocol.tokens import Keyring, keys_message
-    from tests.edge.pickups.helpers import PUBLIC, SIGNER
+    from benchmarks._kiosk_scan_screen import camera_device
 
-    client = EdgeClient.from_config(load_device_config(config))
-    try:
-        client.codes.apply(keys_message(Keyring([PUBLIC]), [], datetime.now(UTC)))
-    finally:
-        client.close()
-    frames, cam = tmp / "tour-frames", tmp / "tour-cam"
-    today = date.today()
-    for i in range(CODES):
-        token = SIGNER.sign("p", f"p-tour{i:04d}", not_before=today - timedelta(days=1),
-                            not_after=today + timedelta(days=30))  # fmt: skip
-        _frames(frames / f"c{i:03d}", SIGNER.url(token), 100 + i)
-    cam.mkdir()
-    tour_config = tmp / "tour-device.toml"
-    tour_config.write_text(config.read_text() + f'[kiosk]\ncamera = "file:{cam}"\n')
+    tour_config, frames, cam = camera_device(tmp, config, CODES, "tour")
     params = tmp / "tour.json"
     params.write_text(json.dumps({
         "frames": str(frames), "camera": str(cam), "duration": seconds,
@@ -59,14 +40,9 @@ def prepare(tmp: Path, config: Path, queries: list[str], seconds: float) -> tupl
     return tour_config, {"OMK_BENCH_TOUR": str(params)}
 
 
-def _hold_up(frames: Path, camera: Path) -> None:
-    for p in camera.iterdir():
-        p.unlink()
-    for p in sorted(frames.iterdir()):
-        shutil.copy(p, camera / p.name)
-
-
 def script(k: Any) -> Iterator[Any]:
+    from kiosk.demo_shopper import show_camera
+
     params = json.loads(Path(os.environ["OMK_BENCH_TOUR"]).read_text())
     frames, camera = Path(params["frames"]), Path(params["camera"])
     queries: list[str] = params["queries"]
@@ -78,7 +54,7 @@ def script(k: Any) -> Iterator[Any]:
         # each part in its own generator: no screen stays referenced from here once
         # the app drops it at the reset (that would keep its widgets alive)
         yield from _language(k)
-        _hold_up(frames / f"c{cycles % CODES:03d}", camera)
+        show_camera(frames / f"c{cycles % CODES:03d}", camera)
         yield from _scan(k, cycles)
         c.session.reset("timeout")
         yield k.until(lambda: _on(k, "home"), 5, "home after the reset")

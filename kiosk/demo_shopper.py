@@ -25,7 +25,7 @@ from typing import Any
 from kiosk.i18n import text
 
 
-def _show_camera(frames: Path, camera: Path) -> None:
+def show_camera(frames: Path, camera: Path) -> None:
     """The camera (a folder) shows ``frames`` from its next start, as a code held up."""
     for p in camera.iterdir():
         p.unlink()
@@ -59,7 +59,7 @@ def script(k: Any) -> Iterator[Any]:
     yield k.shot("01-home")
 
     # -- the shopper: the flyer from the post ----------------------------------------------
-    _show_camera(frames / params["flyer"], camera)
+    show_camera(frames / params["flyer"], camera)
     k.tap(k.find("home", "scan_button"))
     yield k.until(lambda: on("scan") and k.find("scan", "preview").texture is not None, 10,
                   "the camera preview")  # fmt: skip
@@ -108,7 +108,7 @@ def script(k: Any) -> Iterator[Any]:
     yield k.until(lambda: on("home"), 5, "home")
 
     # -- staff: the pickup desk -------------------------------------------------------------
-    _show_camera(frames / params["pickup"], camera)
+    show_camera(frames / params["pickup"], camera)
     staff = k.screen("staff")
     finger = Finger(20, Window.height - 20)  # the hidden gesture: hold the corner
     finger.down()
@@ -148,7 +148,7 @@ def script(k: Any) -> Iterator[Any]:
     yield k.shot("11-status")
     k.tap_text(t("back"))
     yield k.until(lambda: on("staff") and staff.mode == "menu", 5, "the staff menu again")
-    _show_camera(frames / "blank", camera)
+    show_camera(frames / "blank", camera)
     staff.cancel()  # the desk locks; the next shopper sees home
     yield k.until(lambda: on("home"), 5, "home for the next shopper")
     k.result["end"] = k.current
