@@ -42,4 +42,4 @@ def test_every_screen_renders_whole_in_both_languages(ui, orientation: str) -> N
             png = out / f"{name}-{orientation}-{lang}.png"
             im = Image.open(png)
             assert im.size == want, png
-            assert len(set(im.convert("L").resize((48, 48)).getdata())) > 8, f"{png} is blank"
+            assert len(set(im.convert("L").resize((48, 48)).tobytes())) > 8, f"{png} is blank"

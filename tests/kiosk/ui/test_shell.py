@@ -21,4 +21,4 @@ def test_home_answers_a_touch_and_switches_language(ui) -> None:
     assert "Scan your code" not in run.result["de"]
     im = Image.open(run.png("home-de"))
     assert im.size == (1080, 1920)
-    assert len(set(im.convert("L").resize((54, 96)).getdata())) > 8  # drawn, not blank
+    assert len(set(im.convert("L").resize((54, 96)).tobytes())) > 8  # drawn, not blank

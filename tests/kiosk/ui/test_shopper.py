@@ -273,7 +273,7 @@ for lang in ("en", "de"):
             png = run.png(f"{screen}-{orientation}-{lang}")
             im = Image.open(png)
             assert im.size == size
-            assert len(set(im.convert("L").resize((54, 96)).getdata())) > 8
+            assert len(set(im.convert("L").resize((54, 96)).tobytes())) > 8
             shutil.copy(png, SHOTS / png.name)
 
 
