@@ -159,19 +159,14 @@ class KioskApp(App):
         if self.manager.transition.is_active:  # the switch to home ends on the next frame
             Clock.schedule_once(self._drop_screens, 0)
             return
-        dropped = 0
-        # the transition keeps the last two screens it moved as its properties (which
-        # take no None): pointed at the one that stays, a dropped one can be freed
         home = self.manager.get_screen(self.manager.current)
-        self.manager.transition.screen_in = self.manager.transition.screen_out = home
-        for screen in list(self.manager.screens):
-            if screen.name != "home" and screen.name != self.manager.current:
-                screen.dispose()
-                self.manager.remove_widget(screen)
-                dropped += 1
-        if dropped:
-            gc.collect()  # widgets hold each other in cycles: free them now, then
-            memory.release()  # give the pages back
+        self.manager.transition.forget_all_but(home)
+        dropped = [s for s in self.manager.screens if s is not home]
+        for screen in dropped:
+            screen.dispose()
+            self.manager.remove_widget(screen)
+        gc.collect()  # widgets hold each other in cycles: free them now, then
+        memory.release()  # give the pages back to the system
 
     def _overlays(self) -> None:
         s = self.controllers.session

@@ -28,6 +28,11 @@ class QuickFade(TransitionBase):
     def on_progress(self, progression: float) -> None:
         self.screen_out.opacity = 1.0 - progression
 
+    def forget_all_but(self, screen: Screen) -> None:
+        """Point ``screen_in``/``screen_out`` (kept after a change, and they take no
+        None) at ``screen``, so the screens moved before can be freed once dropped."""
+        self.screen_in = self.screen_out = screen
+
     def on_complete(self) -> None:
         self.screen_out.opacity = 1.0
         super().on_complete()

@@ -37,7 +37,7 @@ from enum import StrEnum
 from edge_sync import EdgeClient, EdgeError
 from edge_sync.protocol.ids import new_id
 
-from .. import i18n, memory
+from .. import i18n
 from ..settings import KioskSettings
 from .clock import Clock, SystemClock
 from .observe import Observable
@@ -218,8 +218,7 @@ class SessionController(Observable):
         self.lang = self.settings.language
         self._last_touch = self.clock.monotonic()
         self.phase = Phase.HOME
-        self._notify("reset")
-        memory.release()  # what the last shopper's screens freed goes back to the system
+        self._notify("reset")  # the app drops the last shopper's screens and frees them
         return ResetReport(reason, ended, was_started, self.id, tuple(failed))
 
     # -- inside --------------------------------------------------------------------------
