@@ -165,6 +165,11 @@ class KioskApp(App):
         for screen in dropped:
             screen.dispose()
             self.manager.remove_widget(screen)
+        # on the next frame, once what this frame scheduled has run and let go of them
+        Clock.schedule_once(self._free_dropped, 0)
+
+    @staticmethod
+    def _free_dropped(*_a: Any) -> None:
         gc.collect()  # widgets hold each other in cycles: free them now, then
         memory.release()  # give the pages back to the system
 

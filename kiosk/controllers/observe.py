@@ -2,7 +2,10 @@
 
 Callbacks run on the thread that changed the controller (the UI thread in the app);
 a screen's callback should only schedule a redraw (``Clock.create_trigger``). A failing
-callback is logged and never stops the others, nor the change itself.
+callback is logged and never stops the others, nor the change itself. A callback
+unsubscribed by an earlier one during the same change is not called (the app drops a
+screen on the session's reset, and the dropped screen's keyboard must not then follow
+a session it has let go).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ class Observable:
 
     def _notify(self, what: str) -> None:
         for listener in list(self._listeners):
+            if listener not in self._listeners:  # unsubscribed by an earlier listener
+                continue
             try:
                 listener(what)
             except Exception:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kivy.animation import Animation
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
@@ -75,6 +76,13 @@ class BaseScreen(Screen):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        # a redraw the reset itself asked for (the controllers clear before the app
+        # drops the screens) would otherwise wait in the clock, holding the screen;
+        # so would a running animation (a scroll bar fading out holds its ScrollView
+        # for half a second): the app frees the screen and trims right after this
+        self._redraw.cancel()
+        for widget in self.walk(restrict=True):
+            Animation.cancel_all(widget)
 
     def refresh(self) -> None:
         """Redraw from the controllers' state (override)."""

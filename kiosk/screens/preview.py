@@ -113,6 +113,7 @@ class CameraFeed:
             self._worker.stop()
             self._worker = None
         self._frame = None
+        self._draw.cancel()
 
     def _on_frame(self, frame: Frame) -> None:
         self._frame = frame

@@ -78,12 +78,14 @@ class StaffScreen(BaseScreen):
         c = self.controllers
         self.listen(c.pickup, c.session)
         self._unsubscribe.append(c.pickup.subscribe(self._on_pickup))
+        self._leave_soon = Clock.create_trigger(lambda _dt: self._leave_if_locked())
         Window.bind(on_textinput=self._on_textinput, on_key_down=self._on_key_down)
 
     def dispose(self) -> None:
         self.desk_camera.stop()
         Window.unbind(on_textinput=self._on_textinput, on_key_down=self._on_key_down)
         self._panels.clear()
+        self._leave_soon.cancel()
         super().dispose()
 
     # -- the gesture ---------------------------------------------------------------------
@@ -169,7 +171,7 @@ class StaffScreen(BaseScreen):
         # a locked desk (by staff, the idle timer or a reset) leaves no staff screen up
         if what == "step" and self.controllers.pickup.step is PickupStep.LOCKED:
             self.desk_camera.forget()
-            Clock.schedule_once(lambda _dt: self._leave_if_locked())
+            self._leave_soon()
 
     def _leave_if_locked(self) -> None:
         manager = App.get_running_app().manager

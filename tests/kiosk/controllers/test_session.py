@@ -140,6 +140,26 @@ def test_overlay_changes_reach_subscribers(kiosk: Kiosk):
     assert seen == ["phase", "overlay", "reset"]
 
 
+def test_a_listener_let_go_by_an_earlier_one_in_the_same_change_is_not_called(kiosk: Kiosk):
+    """The app drops screens on the reset; a dropped screen's keyboard unsubscribes then,
+    and must not be called for that same reset with its session already let go."""
+    s = kiosk.c.session
+    seen: list[str] = []
+    later = seen.append
+    unsubscribe_later: list = []
+
+    def first(what: str) -> None:
+        seen.append(f"first:{what}")
+        if what == "reset":
+            unsubscribe_later[0]()
+
+    s.subscribe(first)
+    unsubscribe_later.append(s.subscribe(later))
+    s.touch()
+    s.reset("timeout")
+    assert seen == ["first:phase", "phase", "first:reset"]
+
+
 def test_dim_after_a_longer_idle_and_wake_on_touch(kiosk: Kiosk):
     s = kiosk.c.session
     s.touch()

@@ -102,6 +102,8 @@ for name in ("search", "product", "scan", "welcome", "feedback", "staff"):
     yield k.until(lambda: k.current == name and settled(), 5, name)
     refs[name] = weakref.ref(k.app.screen(name))
 k.result["before"] = sorted(k.app.manager.screen_names)
+k.app.go("home")  # a reset on home drops the screens at once, inside its notification
+yield k.until(lambda: k.current == "home" and settled(), 5, "home")
 c.session.reset("timeout")
 yield k.until(lambda: k.current == "home" and settled() and len(k.app.manager.screens) == 1,
               5, "home alone")
@@ -120,3 +122,6 @@ yield k.until(lambda: c.search.query == "r", 5, "a key typed into the new screen
     )
     assert r["after"] == ["home"]
     assert r["alive"] == [], f"still held after the reset: {r['alive']}"
+    # the dropped screens' listeners (the search keyboard's among them) are let go
+    # during the reset's own notification: none may run on a screen already disposed
+    assert "listener failed" not in run.log, run.log[-3000:]
