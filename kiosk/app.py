@@ -13,7 +13,8 @@ first frame a background thread imports the other screens' modules, so the first
 "Scan your code" does not wait for them (the camera and decoder libraries load when a
 camera feed first starts, ``screens/preview.py``).
 The "Still there?" overlay and the dimmer are in the widget tree only while they show.
-At a session's end every screen but home is dropped (``_drop_screens``).
+Whenever home shows again (a task done, or a session's end) every other screen is
+dropped (``_drop_screens``).
 """
 
 from __future__ import annotations
@@ -113,7 +114,12 @@ class KioskApp(App):
             return
         self.screen(name)
         self.controllers.session.screen(name)
+        leaving = self.manager.current
         self.manager.current = name
+        if name == "home" and leaving != "home":
+            # a task ends on home (a search left, the desk locked, a greeting done):
+            # its screens go as at a session's end, so no two tasks' screens are held
+            self._drop_screens()
 
     def _after_first_frame(self) -> None:
         gc.freeze()  # what start-up made stays; the collector no longer walks it
@@ -152,16 +158,21 @@ class KioskApp(App):
         self._redraw_overlays()
 
     def _drop_screens(self, *_a: Any) -> None:
-        """At a session's end every screen but home goes, with all it holds: the last
-        shopper's greeting, results and product page, the desk's order, their text
-        textures. The next shopper's screens are built anew (4–9 ms each; their kv
-        rules and modules stay loaded), and the freed memory goes back to the system."""
+        """When home shows (a task done, a session's end) every other screen goes, with
+        all it holds: the last shopper's greeting, results and product page, the desk's
+        order, their text textures. The next task's screens are built anew (4–9 ms
+        each; their kv rules and modules stay loaded), and the freed memory goes back
+        to the system: a kiosk holds one task's screens at a time, never all of them."""
         if self.manager.transition.is_active:  # the switch to home ends on the next frame
             Clock.schedule_once(self._drop_screens, 0)
             return
-        home = self.manager.get_screen(self.manager.current)
+        if self.manager.current != "home":  # someone already started the next task
+            return
+        home = self.manager.get_screen("home")
         self.manager.transition.forget_all_but(home)
         dropped = [s for s in self.manager.screens if s is not home]
+        if not dropped:
+            return
         for screen in dropped:
             screen.dispose()
             self.manager.remove_widget(screen)
