@@ -286,7 +286,9 @@ class InventorySync:
             if not self.central.url:
                 raise FetchFailed("no [central] url in the device config: cannot fetch snapshots")
             key = self.central.api_key()
-            self._fetcher = SnapshotFetcher(self.central.url, key, self.central.timeout_s)
+            self._fetcher = SnapshotFetcher(
+                self.central.url, key, self.central.timeout_s, self.central.read_timeout_s
+            )
         return self._fetcher
 
     def _failed(self, why: str) -> None:
