@@ -6,6 +6,9 @@ lock, so two appliers cannot both apply it). A product change updates the FTS in
 with the old and new values (external-content FTS5 needs the old ones to delete) and
 adds the new values' words to the vocabulary; words a change leaves unused stay there
 until the next snapshot, which at worst offers a typo candidate that finds nothing.
+Hooks run in the same transaction (the sync daemon's stores the orders due that a delta
+carries, ``pickups.replace_from_delta``), so the version and what came with it move
+together.
 """
 
 from __future__ import annotations
