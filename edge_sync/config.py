@@ -60,7 +60,13 @@ class CentralSettings(StrictModel):
     url: str | None = None
     #: file holding the device's API key (``omk_<key id>_<secret>``, role ``device``)
     key_file: str | None = None
-    timeout_s: float = Field(default=60.0, gt=0)
+    #: the longest one snapshot fetch may take in all: connecting, central's answer and
+    #: the whole body (a big catalog over a slow store link needs minutes)
+    timeout_s: float = Field(default=300.0, gt=0)
+    #: the longest central may stay silent: to take the connection, to start answering,
+    #: between two reads of the body. A request that stalls costs this, then the fetch
+    #: is retried (retry_min_s), instead of holding the store's data back for timeout_s
+    read_timeout_s: float = Field(default=15.0, gt=0)
     #: after a failed fetch, wait this long, doubling up to retry_max_s
     retry_min_s: float = Field(default=2.0, gt=0)
     retry_max_s: float = Field(default=300.0, gt=0)
@@ -87,6 +93,9 @@ class CentralSettings(StrictModel):
             raise ValueError("central.key_file is needed with central.url (the device's API key)")
         if self.retry_max_s < self.retry_min_s:
             raise ValueError("retry_max_s must be >= retry_min_s")
+        # (unset, it is at most timeout_s: a config that only shortens timeout_s stays valid)
+        if "read_timeout_s" in self.model_fields_set and self.read_timeout_s > self.timeout_s:
+            raise ValueError("read_timeout_s must be <= timeout_s")
         return self
 
     def api_key(self) -> str:

@@ -43,11 +43,11 @@ from .inventory.load import Hook
 from .inventory.sync import InventorySync
 from .nudge import NudgeListener
 from .outbox import Outbox
-from .pickups.orders import replace_from_snapshot
+from .pickups.orders import replace_from_delta, replace_from_snapshot
 from .protocol import Ack, Heartbeat, Status, dumps, topics, utcnow
 from .protocol.envelope import MAX_HEARTBEAT_S
 from .protocol.link import LinkOptions, MqttLink, NotConnected, Publication
-from .protocol.store_data import Snapshot
+from .protocol.store_data import Delta, Snapshot
 from .sd_notify import Notifier
 from .version import VERSION
 
@@ -77,6 +77,19 @@ def _snapshot_pickups(conn: sqlite3.Connection, snapshot: Snapshot) -> None:
     replace_from_snapshot(conn, snapshot)
 
 
+def _delta_pickups(conn: sqlite3.Connection, delta: Delta) -> None:
+    result = replace_from_delta(conn, delta)
+    if result is None:
+        return
+    for i, order_id, reason in result.refused:
+        log.warning("refused pickup upsert %d (order %s): %s", i, order_id or "?", reason)
+    log.info(
+        "pickups from delta %d→%d: stored %d orders, %d unchanged, %d withdrawn, %d refused",
+        delta.from_version, delta.to_version, result.stored, result.unchanged,
+        result.withdrawn, len(result.refused),
+    )  # fmt: skip
+
+
 class SyncDaemon:
     def __init__(self, cfg: DeviceConfig, inventory_hooks: Sequence[Hook] = ()) -> None:
         self.cfg = cfg
@@ -89,9 +102,10 @@ class SyncDaemon:
         self._acks: queue.Queue[bytes] = queue.Queue()
         self.downlink = Downlink(self.store_id, cfg.db_path)
         # store data: its own thread, so HTTP fetches never hold up MQTT or the send loop;
-        # a snapshot's pickups due go into the pickup orders in the same swap transaction
+        # the pickups due of a snapshot (or of a delta that carries them) go into the
+        # pickup orders in the same transaction as the rest of it
         hooks = (_snapshot_pickups, *inventory_hooks)
-        self.inventory = InventorySync.from_config(cfg, hooks)
+        self.inventory = InventorySync.from_config(cfg, hooks, (_delta_pickups,))
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._round = _Round()

@@ -6,12 +6,16 @@ lock, so two appliers cannot both apply it). A product change updates the FTS in
 with the old and new values (external-content FTS5 needs the old ones to delete) and
 adds the new values' words to the vocabulary; words a change leaves unused stay there
 until the next snapshot, which at worst offers a typo candidate that finds nothing.
+Hooks run in the same transaction (the sync daemon's stores the orders due that a delta
+carries, ``pickups.replace_from_delta``), so the version and what came with it move
+together.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..protocol.ids import format_ts, utcnow
@@ -102,8 +106,14 @@ def _apply_one(conn: sqlite3.Connection, c: list[Any], store: list[str | None]) 
         raise ValueError(f"unknown op {op!r}")
 
 
-def apply_delta(conn: sqlite3.Connection, delta: Delta) -> None:
-    """Apply ``delta`` in one transaction, or raise ``StaleDelta`` and change nothing."""
+#: called inside a delta's transaction, after its changes (the pickups logic stores
+#: ``delta.pickups`` there)
+DeltaHook = Callable[[sqlite3.Connection, Delta], None]
+
+
+def apply_delta(conn: sqlite3.Connection, delta: Delta, hooks: Iterable[DeltaHook] = ()) -> None:
+    """Apply ``delta`` and run ``hooks`` in one transaction, or raise ``StaleDelta`` and
+    change nothing (a hook that fails also changes nothing)."""
     with Write(conn):
         row = conn.execute(f"SELECT version, store FROM {tables.STATE} WHERE id = 1").fetchone()
         if row[0] != delta.from_version:
@@ -111,6 +121,8 @@ def apply_delta(conn: sqlite3.Connection, delta: Delta) -> None:
         store: list[str | None] = [row[1]]
         for c in delta.changes:
             _apply_one(conn, c, store)
+        for hook in hooks:
+            hook(conn, delta)
         conn.execute(
             f"UPDATE {tables.STATE} SET version = ?, delta_at = ?, store = ? WHERE id = 1",
             (delta.to_version, format_ts(utcnow()), store[0]),

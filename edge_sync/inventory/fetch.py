@@ -4,15 +4,24 @@
 The body is read up to the manifest's size (one byte more is enough to know it is too
 long), then its size and sha256 must be the manifest's: a body that is not exactly what
 the manifest announced is never parsed, let alone loaded.
+
+Two limits, so that a central that stops answering costs seconds, not the store's data:
+``read_timeout_s`` is the longest central may stay silent (connecting, before the answer,
+between two reads of the body), and ``timeout_s`` the longest the whole fetch may take
+(looked at between pieces of ``_READ`` bytes). Either one passed is ``FetchFailed``,
+which the sync retries; the connection is then closed, never reused.
 """
 
 from __future__ import annotations
+
+import time
 
 import requests
 
 from ..protocol.store_data import MAX_SNAPSHOT_BYTES, BadStoreData, Manifest, body_sha256
 
-_READ = 1 << 20
+#: read in pieces this large, so that the deadline is looked at between them
+_READ = 64 * 1024
 
 
 class FetchFailed(Exception):
@@ -20,10 +29,17 @@ class FetchFailed(Exception):
 
 
 class SnapshotFetcher:
-    def __init__(self, base_url: str, api_key: str, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        timeout_s: float = 300.0,
+        read_timeout_s: float = 15.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
         self.timeout_s = timeout_s
+        self.read_timeout_s = min(read_timeout_s, timeout_s)
         self._session = requests.Session()
 
     def fetch(self, manifest: Manifest) -> bytes:
@@ -32,10 +48,11 @@ class SnapshotFetcher:
         if manifest.size > MAX_SNAPSHOT_BYTES:
             raise BadStoreData(f"manifest: snapshot of {manifest.size} bytes is too large")
         url = self.base_url + manifest.snapshot_url
+        deadline = time.monotonic() + self.timeout_s
+        # (connect, read): each wait on the socket is bounded by the read timeout
+        timeout = (self.read_timeout_s, self.read_timeout_s)
         try:
-            with self._session.get(
-                url, headers=self._headers, timeout=self.timeout_s, stream=True
-            ) as r:
+            with self._session.get(url, headers=self._headers, timeout=timeout, stream=True) as r:
                 if r.status_code != 200:
                     detail = r.text[:300].strip().replace("\n", " ")
                     raise FetchFailed(f"GET {url}: HTTP {r.status_code} {detail}")
@@ -45,6 +62,11 @@ class SnapshotFetcher:
                     got += len(chunk)
                     if got > manifest.size:
                         break
+                    if got < manifest.size and time.monotonic() > deadline:
+                        raise FetchFailed(
+                            f"GET {url}: not done after {self.timeout_s:g}s (timeout_s): "
+                            f"{got} of {manifest.size} bytes"
+                        )
         except requests.RequestException as err:
             raise FetchFailed(f"GET {url}: {type(err).__name__}: {err}") from None
         body = b"".join(chunks)

@@ -43,7 +43,7 @@ from ..protocol.store_data import (
     parse_snapshot,
 )
 from . import tables
-from .deltas import StaleDelta, apply_delta
+from .deltas import DeltaHook, StaleDelta, apply_delta
 from .fetch import FetchFailed, SnapshotFetcher
 from .load import Hook, load_snapshot
 
@@ -63,12 +63,14 @@ class InventorySync:
         central: CentralSettings | None = None,
         hooks: Iterable[Hook] = (),
         *,
+        delta_hooks: Iterable[DeltaHook] = (),
         gap_grace_s: float = 3.0,
         buffer_max: int = BUFFER_MAX,
     ) -> None:
         self.store_id = store_id
         self.central = central or CentralSettings()
         self.hooks = list(hooks)
+        self.delta_hooks = list(delta_hooks)
         self.gap_grace_s = gap_grace_s
         self.buffer_max = buffer_max
         self.manifest_topic = topics.store_down(store_id, "inventory")
@@ -99,8 +101,10 @@ class InventorySync:
         self._status_written: str | None = None
 
     @classmethod
-    def from_config(cls, cfg: DeviceConfig, hooks: Iterable[Hook] = ()) -> InventorySync:
-        return cls(cfg.device.store_id, cfg.db_path, cfg.central, hooks)
+    def from_config(
+        cls, cfg: DeviceConfig, hooks: Iterable[Hook] = (), delta_hooks: Iterable[DeltaHook] = ()
+    ) -> InventorySync:
+        return cls(cfg.device.store_id, cfg.db_path, cfg.central, hooks, delta_hooks=delta_hooks)
 
     def _stored_version(self) -> int | None:
         return self._conn.execute(f"SELECT version FROM {tables.STATE}").fetchone()[0]
@@ -210,7 +214,7 @@ class InventorySync:
     def _apply_chain(self) -> None:
         while self.version is not None and (d := self.buffer.pop(self.version, None)):
             try:
-                apply_delta(self._conn, d)
+                apply_delta(self._conn, d, self.delta_hooks)
             except StaleDelta:  # another process changed the version: go by what is stored
                 self.version = self._stored_version()
                 continue
@@ -286,7 +290,9 @@ class InventorySync:
             if not self.central.url:
                 raise FetchFailed("no [central] url in the device config: cannot fetch snapshots")
             key = self.central.api_key()
-            self._fetcher = SnapshotFetcher(self.central.url, key, self.central.timeout_s)
+            self._fetcher = SnapshotFetcher(
+                self.central.url, key, self.central.timeout_s, self.central.read_timeout_s
+            )
         return self._fetcher
 
     def _failed(self, why: str) -> None:

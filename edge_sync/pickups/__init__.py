@@ -1,8 +1,9 @@
 """Click-and-collect at the store's kiosk, offline: central's pickup orders, staff
 unlock by PIN, the pickup desk (find, confirm, refuse) and the purge of personal data.
 
-* ``orders``: the local orders from central's upserts and snapshot
-  (``apply_upserts``, ``replace_from_snapshot``, the snapshot loader's hook);
+* ``orders``: the local orders from central's upserts, snapshots and deltas
+  (``apply_upserts``; ``replace_from_snapshot`` and ``replace_from_delta``, the hooks
+  of the snapshot loader and of a delta's transaction);
 * ``staff``: ``StaffUnlock`` (PIN, rate limit) and ``StaffSession``;
 * ``desk``: ``PickupDesk``, what the pickup screens call;
 * ``purge`` and ``store`` (the sync daemon's side).
@@ -19,6 +20,8 @@ from .orders import (
     apply_upserts,
     get_order,
     parse_pickups_message,
+    replace_due,
+    replace_from_delta,
     replace_from_snapshot,
 )
 from .purge import KEEP_DAYS, Purged, purge
@@ -31,5 +34,5 @@ __all__ = [
     "Handover", "LocalOrder", "PickupDesk", "PickupLine", "PickupOrder", "PickupRefused",
     "PickupStore", "Purged", "Refusal", "StaffSession", "StaffUnlock", "UnlockRefused",
     "apply_upserts", "ensure_staff_table", "get_order", "parse_pickups_message", "purge",
-    "replace_from_snapshot",
+    "replace_due", "replace_from_delta", "replace_from_snapshot",
 ]  # fmt: skip

@@ -2,7 +2,8 @@
 
 Central sends every change of an order a store must know of on
 ``omk/v1/down/{store}/pickups`` (QoS 1, not retained; ``central_api.domain.orders.push``)
-and every order still due in the store's snapshot. Each upsert is the order in full at
+and every order still due in the store's snapshot, and in the delta of each feed
+version where they changed (``replace_due``). Each upsert is the order in full at
 one ``revision``; the device keeps the highest revision it saw, so a repeat, or an older
 copy that arrives late, changes nothing. A malformed upsert is refused with the reason
 and counted, and the others in the same message are kept.
@@ -14,7 +15,7 @@ longer) ready for pickup has its personal data (lines, initials, code hash) clea
 once (``purge.strip``); its minimal record answers a second scan for a while.
 
 Nothing here commits: the callers (the downlink's transaction, the snapshot loader's
-swap) own the transaction.
+swap, a delta's transaction) own the transaction.
 """
 
 from __future__ import annotations
@@ -211,27 +212,27 @@ def apply_upserts(
     return result
 
 
-def replace_from_snapshot(
-    conn: sqlite3.Connection, snapshot: Any, now: datetime | None = None
+def replace_due(
+    conn: sqlite3.Connection, pickups: list[Any], built_at: str | None, now: datetime | None = None
 ) -> ApplyResult:
-    """The snapshot hook: run inside the snapshot loader's swap transaction (no commit).
+    """Make the stored orders those due in ``pickups``, central's list of every order
+    due in the store at ``built_at`` (a snapshot's, or a delta's). No commit.
 
-    ``snapshot.pickups`` is every order due in the store when central built it. Each is
-    applied like an upsert (so a newer revision already stored by a message stays). An
-    order stored here as ready that the snapshot no longer holds has left the list (its
-    upsert was lost, e.g. the device was offline past its broker session): it is marked
-    ``withdrawn`` and its personal data cleared, unless it became ready after the
-    snapshot was built or was handed over here (that record must stay)."""
+    Each is applied like an upsert (so a newer revision already stored by a message
+    stays, and an order handed over here stays handed over). An order stored here as
+    ready that the list no longer holds has left it (its upsert was lost, e.g. the
+    device was offline past its broker session): it is marked ``withdrawn`` and its
+    personal data cleared, unless it became ready after ``built_at`` or was handed over
+    here (that record must stay)."""
     when = now or utcnow()
-    result = apply_upserts(conn, list(snapshot.pickups), when)
-    listed = {p.get("order_id") for p in snapshot.pickups if isinstance(p, dict)}
-    built_at = snapshot.built_at or format_ts(when)
+    result = apply_upserts(conn, list(pickups), when)
+    listed = {p.get("order_id") for p in pickups if isinstance(p, dict)}
     stale = [
         oid
         for (oid,) in conn.execute(
             "SELECT order_id FROM pickup_orders WHERE state = ? AND handed_over_at IS NULL"
             " AND (ready_at IS NULL OR ready_at <= ?)",
-            (READY, format_ts(parse_ts(built_at))),
+            (READY, format_ts(parse_ts(built_at or format_ts(when)))),
         )
         if oid not in listed
     ]
@@ -241,6 +242,26 @@ def replace_from_snapshot(
         conn.execute(_CLEAR, {"now": stamp, "order_id": oid})
     result.withdrawn = len(stale)
     return result
+
+
+def replace_from_snapshot(
+    conn: sqlite3.Connection, snapshot: Any, now: datetime | None = None
+) -> ApplyResult:
+    """The snapshot hook: run inside the snapshot loader's swap transaction (no commit).
+    ``snapshot.pickups`` is every order due in the store when central built it
+    (``replace_due``)."""
+    return replace_due(conn, snapshot.pickups, snapshot.built_at, now)
+
+
+def replace_from_delta(
+    conn: sqlite3.Connection, delta: Any, now: datetime | None = None
+) -> ApplyResult | None:
+    """The delta hook: run inside the delta's transaction (no commit). A delta of a
+    version whose orders due changed carries them all (``delta.pickups``), and they are
+    stored as a snapshot's are (``replace_due``); None for a delta without them."""
+    if delta.pickups is None:
+        return None
+    return replace_due(conn, delta.pickups, delta.built_at, now)
 
 
 @dataclass(frozen=True, slots=True)

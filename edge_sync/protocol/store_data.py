@@ -11,7 +11,17 @@ that version and publishes, in order,
      "sha256": "<sha256 of the canonical changes>", "changes": [[op, …], …]}
 
   (none when the change set is larger than ``MAX_DELTA_CHANGES``: a device sees the gap
-  in the manifest and fetches the snapshot);
+  in the manifest and fetches the snapshot). A version whose orders due for pickup
+  changed also carries them all, as the snapshot at ``to_version`` does, with the time
+  central built that version::
+
+    {…, "built_at": "2026-12-01T10:00:00Z", "pickups": [<pickup upsert>, …]}
+
+  so a device that follows by delta ends with the orders due that the snapshot would
+  give it (pickup messages on ``…/pickups`` are not retained: one sent before a new
+  device subscribed never reaches it). ``sha256`` is over ``changes`` only (a device
+  that does not read ``pickups`` still checks it); each upsert is checked as on
+  ``…/pickups``;
 * the manifest ``omk/v1/down/{store}/inventory`` (QoS 1, retained)::
 
     {"format": 1, "store_id": "s042", "version": 42, "sha256": "<sha256 of the body>",
@@ -308,6 +318,11 @@ class Delta:
     to_version: int
     sha256: str
     changes: list[list[Any]]
+    #: every order due at ``to_version`` (pickup upserts, as in the snapshot), when they
+    #: changed in this version; None when they did not (or central does not send them)
+    pickups: list[dict[str, Any]] | None = None
+    #: when central built ``to_version`` (sent with ``pickups``)
+    built_at: str | None = None
 
     @property
     def checksum_ok(self) -> bool:
@@ -331,7 +346,15 @@ def parse_delta(payload: bytes, store_id: str) -> Delta:
         raise BadStoreData(f"delta changes: must be a list of at most {MAX_DELTA_CHANGES}")
     for i, c in enumerate(changes):
         check_change(c, i)
-    return Delta(store_id, frm, to, _sha(d.get("sha256"), "delta sha256"), changes)  # fmt: skip
+    pickups, built_at = d.get("pickups"), None
+    if pickups is not None:
+        if not isinstance(pickups, list) or not all(isinstance(p, dict) for p in pickups):
+            raise BadStoreData("delta pickups: must be a list of objects")
+        built_at = _ts_or_none(d.get("built_at"), "delta built_at")
+        if built_at is None:
+            raise BadStoreData("delta built_at: needed with pickups")
+    return Delta(store_id, frm, to, _sha(d.get("sha256"), "delta sha256"), changes,
+                 pickups, built_at)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,12 +83,29 @@ def test_the_checksum_does_not_depend_on_key_order_or_spacing() -> None:
         (_delta([["staff", {**STAFF, "staff_id": "Anna Smith"}]]), "staff_id: must be an id"),
         (_delta([["n-", "s002"]]), "n- takes a store id and a SKU"),
         (_delta([], sha256="ABC"), "sha256: must be 64 lower-case hex digits"),
+        (_delta([], pickups={}, built_at="2026-12-01T09:00:00Z"), "pickups: must be a list"),
+        (_delta([], pickups=["o-1"], built_at="2026-12-01T09:00:00Z"), "list of objects"),
+        (_delta([], pickups=[]), "delta built_at: needed with pickups"),
+        (_delta([], pickups=[], built_at="yesterday"), "built_at: must be an RFC 3339"),
     ],
 )
 def test_a_bad_delta_is_refused_with_its_reason(payload: bytes, reason: str) -> None:
     with pytest.raises(sd.BadStoreData, match=None) as e:
         sd.parse_delta(payload, "s001")
     assert reason in str(e.value)
+
+
+def test_the_orders_due_ride_along_outside_the_checksum_and_are_optional() -> None:
+    """Old central: no ``pickups``, nothing to store; new central: the list and when it
+    was built, with the checksum over the changes only (what an old device checks)."""
+    plain = sd.parse_delta(_delta([["s", "SKU-1", 3, 1]]), "s001")
+    assert plain.pickups is None and plain.built_at is None
+    due = [{"order_id": "o-00000000"}]
+    d = sd.parse_delta(_delta([], pickups=due, built_at="2026-12-01T09:00:00Z"), "s001")
+    assert d.checksum_ok and d.changes == []
+    assert d.pickups == due and d.built_at == "2026-12-01T09:00:00Z"
+    none_due = sd.parse_delta(_delta([], pickups=[], built_at="2026-12-01T09:00:00Z"), "s001")
+    assert none_due.pickups == []  # every order left the list: not the same as no field
 
 
 def test_a_delta_past_the_change_limit_is_refused() -> None:

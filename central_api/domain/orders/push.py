@@ -23,7 +23,9 @@ Not retained, as the contract says: a retained message holds one payload per top
 a store's pickups are many orders changing one at a time. A device subscribes with a
 persistent session, so the broker keeps what arrived while it was offline (within the
 session's expiry); a new device, or one offline past that, gets every order still due
-from the store's snapshot (``pickups_due``), which the snapshot builder includes.
+from the store's snapshot (``pickups_due``), which the snapshot builder includes, and
+from the delta of each feed version in which the orders due changed (a device that
+loaded an older snapshot just before it first subscribed missed the messages between).
 Every central process runs a publisher; two may send the same rows once each.
 """
 

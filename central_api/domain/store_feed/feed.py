@@ -14,7 +14,9 @@ products, and on SQLite the write lock stops ingest):
 
 The first version of a feed has no delta (a device starts from the snapshot), nor has
 one with more than ``MAX_DELTA_CHANGES`` changes or ``MAX_DELTA_BYTES`` bytes: devices
-see the gap in the manifest and fetch the snapshot.
+see the gap in the manifest and fetch the snapshot. A delta of a version whose orders
+due for pickup changed carries them all (``pickups``, as in the snapshot), so snapshot
+*n* plus delta *n→n+1* is snapshot *n+1* for them too.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select
 
+from edge_sync.protocol import format_ts
 from edge_sync.protocol.store_data import (
     FORMAT,
     MAX_DELTA_BYTES,
@@ -38,6 +41,7 @@ from edge_sync.protocol.store_data import (
 from ...store.db import write_transaction
 from ...store.feed_tables import store_deltas, store_feeds, store_snapshots
 from ...store.sql import insert_ignore
+from ..orders.push import pickups_due
 from .snapshot import ProductsCache, build_body, compress
 from .sources import FeedSettings, Sources, changes, read_sources, unchanged
 
@@ -82,11 +86,24 @@ def read_feed(conn: Connection, store_id: str) -> Any:
     return conn.execute(select(store_feeds).where(store_feeds.c.store_id == store_id)).first()
 
 
-def delta_body(store_id: str, frm: int, to: int, ops: list[list[Any]]) -> bytes:
-    return canonical({
+def delta_body(
+    store_id: str,
+    frm: int,
+    to: int,
+    ops: list[list[Any]],
+    pickups: list[dict[str, Any]] | None = None,
+    built_at: datetime | None = None,
+) -> bytes:
+    """``pickups``: every order due at ``to`` when they changed in this version (then
+    with ``built_at``); devices that do not know the field ignore it."""
+    doc: dict[str, Any] = {
         "format": FORMAT, "store_id": store_id, "from_version": frm, "to_version": to,
         "sha256": changes_sha256(ops), "changes": ops,
-    })  # fmt: skip
+    }  # fmt: skip
+    if pickups is not None:
+        assert built_at is not None
+        doc["pickups"], doc["built_at"] = pickups, format_ts(built_at)
+    return canonical(doc)
 
 
 def prepare(
@@ -106,16 +123,19 @@ def prepare(
     ops = changes(conn, store_id, feed, src) if feed is not None else None
     version = base + 1
     delta = None
+    due = pickups_due(conn, store_id, settings.no_show_days)
     if ops is not None:
-        if not ops and feed.state.get("pickups") == src.pickups:
+        # The orders due have no change op and their messages on …/pickups are not
+        # retained (a device that subscribed after one was sent never gets it): when
+        # they changed, the delta carries them all, as the snapshot does.
+        pickups_moved = feed.state.get("pickups") != src.pickups
+        if not ops and not pickups_moved:
             version = base  # sources moved without a change the store sees: cursors only
-        elif not ops:  # only the pickups due: an empty delta, so devices keep up
-            delta = delta_body(store_id, base, version, [])
         elif len(ops) <= MAX_DELTA_CHANGES:
-            delta = delta_body(store_id, base, version, ops)
+            delta = delta_body(store_id, base, version, ops, due if pickups_moved else None, now)
             if len(delta) > MAX_DELTA_BYTES:
                 delta = None
-    body = build_body(conn, store_id, version, now, src, settings.no_show_days, cache)
+    body = build_body(conn, store_id, version, now, src, due, cache)
     cursors = _cursors(feed) if feed is not None else None
     return Prepared(store_id, base, cursors, version, src, body, body_sha256(body), delta,
                     len(ops) if ops is not None else 0, now)  # fmt: skip

@@ -19,7 +19,6 @@ from sqlalchemy import Connection
 from edge_sync.protocol import format_ts
 from edge_sync.protocol.store_data import FORMAT, canonical
 
-from ..orders.push import pickups_due
 from .sources import Sources, product_rows, staff_record, staff_rows, stock_rows
 
 #: gzip level for the stored body: 6 is zlib's default (level 9 is ~3× slower for ~3 %)
@@ -67,10 +66,11 @@ def build_body(
     version: int,
     now: datetime,
     src: Sources,
-    no_show_days: int,
+    pickups: list[dict[str, Any]],
     cache: ProductsCache | None = None,
 ) -> bytes:
-    """The snapshot at ``version`` from ``src`` (read in the same transaction)."""
+    """The snapshot at ``version`` from ``src`` and the orders due ``pickups``
+    (``pickups_due``), read in the same transaction."""
     prods = (
         cache.get(conn, src.catalog_version)
         if cache is not None
@@ -90,7 +90,7 @@ def build_body(
             [r.store_id, r.sku, r.quantity, r.low_threshold] for r in stock_rows(conn, near)
         ],
         "staff": [staff_record(r) for r in staff_rows(conn, store_id)],
-        "pickups": pickups_due(conn, store_id, no_show_days),
+        "pickups": pickups,
     })  # fmt: skip
 
 

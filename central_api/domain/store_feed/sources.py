@@ -82,9 +82,10 @@ def read_sources(conn: Connection, store_id: str, settings: FeedSettings) -> Sou
 def pickups_key(conn: Connection, store_id: str) -> str:
     """Changes when an order becomes due at the store, changes or stops being due.
 
-    Pickups have no delta op (they come on ``…/pickups``), but the snapshot carries
-    every order due, for a device that starts from it: so a change moves the feed, with
-    an empty delta when nothing else changed."""
+    Pickups have no delta op (their changes come on ``…/pickups``, not retained), but
+    the snapshot carries every order due, for a device that starts from it: so a change
+    moves the feed, and that version's delta carries the orders due (``feed.prepare``)
+    for a device that follows by delta and missed a message."""
     o = order_records.c
     q = select(o.id, o.revision).where(o.store_id == store_id, o.state == READY)
     return hashlib.sha256(canonical([list(r) for r in conn.execute(q.order_by(o.id))])).hexdigest()

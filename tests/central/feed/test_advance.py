@@ -30,6 +30,7 @@ from .world import (
     content,
     csv,
     delta_changes,
+    delta_pickups,
     import_stock,
     ops,
     remove_staff,
@@ -56,7 +57,8 @@ def check_chain(engine: Engine, store: str, version: int) -> list[list]:
     assert changes is not None, f"no delta to {store} v{version}"
     before = content(snapshot_bytes(engine, store, version - 1), store)
     after = content(snapshot_bytes(engine, store, version), store)
-    assert apply(before, changes) == after
+    carried = delta_pickups(engine, store, version)
+    assert apply(before, changes, carried[0] if carried else None) == after
     return changes
 
 

@@ -95,6 +95,19 @@ def delta_changes(engine: Engine, store_id: str, to_version: int) -> list[list[A
     return delta.changes
 
 
+def delta_pickups(engine: Engine, store_id: str, to_version: int) -> tuple[list, str] | None:
+    """The orders due the delta carries and its built_at, or None when it carries none."""
+    d = store_deltas.c
+    with engine.connect() as conn:
+        body = conn.scalar(select(d.body).where(d.store_id == store_id, d.to_version == to_version))
+    assert body is not None, f"no delta {store_id} v{to_version}"
+    delta = parse_delta(body, store_id)
+    if delta.pickups is None:
+        return None
+    assert delta.built_at is not None
+    return delta.pickups, delta.built_at
+
+
 def content(body: bytes, store_id: str) -> dict[str, Any]:
     """What a device holds after loading the snapshot, keyed so order does not matter."""
     s = parse_snapshot(body, store_id)
@@ -105,13 +118,19 @@ def content(body: bytes, store_id: str) -> dict[str, Any]:
         "nearby_stores": {n["id"]: n for n in s.nearby_stores},
         "nearby_stock": {(r[0], r[1]): r for r in s.nearby_stock},
         "staff": {m["staff_id"]: m for m in s.staff},
+        "pickups": {o["order_id"]: o for o in s.pickups},
     }
 
 
-def apply(state: dict[str, Any], changes: list[list[Any]]) -> dict[str, Any]:
-    """``changes`` applied to a copy of ``state`` (``content``'s form), op by op."""
+def apply(
+    state: dict[str, Any], changes: list[list[Any]], pickups: list[Any] | None = None
+) -> dict[str, Any]:
+    """``changes`` applied to a copy of ``state`` (``content``'s form), op by op; then
+    the orders due, when the delta carries them (``delta_pickups``), replace the list."""
     out = json.loads(json.dumps({k: v for k, v in state.items() if k != "nearby_stock"}))
     out["nearby_stock"] = dict(state["nearby_stock"])
+    if pickups is not None:
+        out["pickups"] = {o["order_id"]: o for o in pickups}
     for op, *rest in changes:
         if op == "p":
             out["products"][rest[0]] = rest

@@ -206,13 +206,20 @@ def delta_payload(frm: int, to: int, changes: list[list[Any]], sha: str | None =
 
 class SnapshotServer:
     """Serves ``central.bodies`` at the snapshot path over real HTTP; ``status`` other
-    than 200 answers every request with that; ``tamper`` changes the body served."""
+    than 200 answers every request with that; ``tamper`` changes the body served.
+
+    ``stall`` requests from now on go silent after the request is read: with
+    ``stall_after`` None before any answer, else after the headers and that many bytes
+    of the body. They stay silent until ``close`` (a central that stopped answering)."""
 
     def __init__(self, central: Central) -> None:
         self.central = central
         self.status = 200
         self.tamper: bytes | None = None
         self.requests: list[str] = []
+        self.stall = 0
+        self.stall_after: int | None = None
+        self._closing = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -234,10 +241,19 @@ class SnapshotServer:
                     self._send(200, server.tamper if server.tamper is not None else body)
 
             def _send(self, code: int, body: bytes) -> None:
+                stall, server.stall = server.stall > 0, max(0, server.stall - 1)
+                if stall and server.stall_after is None:
+                    server._closing.wait(60)
+                    return
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if stall:
+                    self.wfile.write(body[: server.stall_after])
+                    self.wfile.flush()
+                    server._closing.wait(60)
+                    return
                 self.wfile.write(body)
 
             def log_message(self, *_: Any) -> None:
@@ -253,5 +269,6 @@ class SnapshotServer:
         return len(self.requests)
 
     def close(self) -> None:
+        self._closing.set()
         self.httpd.shutdown()
         self.httpd.server_close()

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from edge_sync.config import CentralSettings
 from edge_sync.inventory.sync import InventorySync
 from edge_sync.protocol.store_data import Snapshot
 from tests.support.waiting import wait_for
@@ -207,6 +209,33 @@ def test_central_down_is_retried_with_backoff_and_then_loads(make_sync, central,
     assert "trying again in" in caplog.text
     server.status = 200
     wait_for(lambda: sync.step() is not None and sync.version == 1, timeout=5)
+
+
+@pytest.mark.parametrize("after", [None, 100], ids=["no-answer", "body-stops-halfway"])
+def test_a_central_that_goes_silent_costs_the_read_timeout_and_the_retry_loads(
+    make_sync, central, server, after
+):
+    # only read_timeout_s may end the stall: the whole fetch could take a minute
+    sync = make_sync(central={"timeout_s": 60.0, "read_timeout_s": 0.5})
+    server.stall, server.stall_after = 1, after
+    sync.offer(sync.manifest_topic, central.manifest())
+    started = time.monotonic()
+    sync.step()
+    took = time.monotonic() - started
+    assert sync.version is None and 0.4 < took < 10, took
+    assert "timed out" in sync.status()["last_error"], sync.status()["last_error"]
+    wait_for(lambda: sync.step() is not None and sync.version == central.version, timeout=10)
+    assert server.fetches == 2
+
+
+def test_read_timeout_s_is_checked_against_timeout_s(key_file):
+    base = {"url": "http://central:8000", "key_file": str(key_file)}
+    with pytest.raises(ValueError, match="read_timeout_s must be <= timeout_s"):
+        CentralSettings(**base, timeout_s=5, read_timeout_s=10)
+    with pytest.raises(ValueError, match="greater than 0"):
+        CentralSettings(**base, read_timeout_s=0)
+    # a config that only shortens timeout_s stays valid: the read timeout is then at most it
+    assert CentralSettings(**base, timeout_s=5).read_timeout_s == 15.0
 
 
 def test_a_wrong_key_says_so(make_sync, central, tmp_path):

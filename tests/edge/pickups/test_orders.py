@@ -11,8 +11,15 @@ from typing import Any
 
 import pytest
 
-from edge_sync.pickups import apply_upserts, get_order, parse_pickups_message, replace_from_snapshot
+from edge_sync.pickups import (
+    apply_upserts,
+    get_order,
+    parse_pickups_message,
+    replace_from_delta,
+    replace_from_snapshot,
+)
 from edge_sync.protocol.ids import format_ts
+from edge_sync.protocol.store_data import Delta, changes_sha256
 from edge_sync.schema import MIGRATIONS
 from tests.edge.conftest import STORE
 
@@ -130,6 +137,38 @@ def test_the_snapshot_hook_runs_in_the_callers_transaction(conn):
     assert gone.state == "withdrawn" and gone.lines is None and gone.initials is None
     assert get_order(conn, "o-dddd0003").handed_over  # handed over here: kept
     assert get_order(conn, "o-dddd0004").state == "ready_for_pickup"  # newer than the snapshot
+
+
+def test_a_delta_that_carries_the_orders_due_is_stored_as_a_snapshot_is(conn):
+    """The same rules as the snapshot's list (``replace_due``); a delta without the
+    field (nothing changed among the orders due, or an older central) touches none."""
+    apply(conn, [upsert("o-eeee0001", 5), upsert("o-eeee0002"), upsert("o-eeee0003")])
+    conn.execute(
+        "UPDATE pickup_orders SET handed_over_at = ?, handed_over_by = 'anna'"
+        " WHERE order_id = 'o-eeee0003'",
+        (format_ts(NOW),),
+    )
+    apply(conn, [upsert("o-eeee0004", ready_at=format_ts(NOW + timedelta(minutes=1)))])
+    before = conn.execute("SELECT * FROM pickup_orders ORDER BY order_id").fetchall()
+    plain = Delta(STORE, 4, 5, changes_sha256([]), [])
+    assert replace_from_delta(conn, plain, NOW) is None
+    assert conn.execute("SELECT * FROM pickup_orders ORDER BY order_id").fetchall() == before
+
+    due = [upsert("o-eeee0001", 4), upsert("o-eeee0003"), upsert("o-eeee0005")]
+    delta = Delta(STORE, 5, 6, changes_sha256([]), [], due, format_ts(NOW))
+    conn.execute("BEGIN IMMEDIATE")
+    r = replace_from_delta(conn, delta, NOW)
+    conn.execute("COMMIT")
+    assert r is not None and (r.stored, r.unchanged, r.withdrawn) == (1, 2, 1)
+    assert get_order(conn, "o-eeee0001").revision == 5  # a newer message stays
+    assert get_order(conn, "o-eeee0002").state == "withdrawn"  # left the list
+    assert get_order(conn, "o-eeee0003").handed_over  # listed again: still handed over
+    assert get_order(conn, "o-eeee0004").state == "ready_for_pickup"  # newer than the delta
+    assert get_order(conn, "o-eeee0005").state == "ready_for_pickup"
+    conn.execute("BEGIN IMMEDIATE")
+    again = replace_from_delta(conn, delta, NOW)
+    conn.execute("COMMIT")
+    assert again is not None and (again.stored, again.unchanged, again.withdrawn) == (0, 3, 0)
 
 
 def test_pickups_have_their_own_migration(conn):
