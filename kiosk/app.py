@@ -124,7 +124,7 @@ class KioskApp(App):
     def _after_first_frame(self) -> None:
         gc.freeze()  # what start-up made stays; the collector no longer walks it
         gc.enable()  # (kiosk.run turned it off for the start)
-        self.preload()
+        self._preloading = self.preload()
 
     def preload(self) -> threading.Thread:
         """Import every screen's module off the UI thread (started after the first
@@ -222,3 +222,11 @@ class KioskApp(App):
         from .ops_hooks import install
 
         install(after_first_frame=self._after_first_frame)
+
+    def on_stop(self) -> None:
+        # an app that stops right after its first frame must not leave the interpreter
+        # to shut down under a thread still importing a C extension (glibc aborts the
+        # process: "exception not rethrown", exit -6)
+        thread = getattr(self, "_preloading", None)
+        if thread is not None:
+            thread.join(timeout=30)
