@@ -57,6 +57,10 @@ class KeyButton(Button):
     char = StringProperty("")
 
 
+class BackspaceKey(KeyButton):
+    """The backspace key: its ⌫ is drawn by its own kv rule."""
+
+
 class OnScreenKeyboard(BoxLayout):
     lang = StringProperty("en")
     #: shown and touchable; follows the session's ``keyboard_open`` once attached
@@ -171,7 +175,8 @@ class OnScreenKeyboard(BoxLayout):
             box.add_widget(Widget(size_hint_x=side))
         for spec, width in keys:
             action, _, char = spec.partition(":")
-            key = KeyButton(action=action, char=char, size_hint_x=width)
+            kind = BackspaceKey if action == "backspace" else KeyButton
+            key = kind(action=action, char=char, size_hint_x=width)
             key.bind(on_press=self.press)
             into[char or action] = key
             box.add_widget(key)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kivy.graphics import Color, SmoothEllipse, SmoothLine
+from kivy.metrics import dp
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
@@ -42,13 +44,45 @@ def shown(screen: BaseScreen) -> bool:
 
 class StockIcon(Widget):
     """✓ in a green disc, ! in an amber one, an empty grey ring for out: drawn, since
-    the bundled font has no such symbols."""
+    the bundled font has no such symbols.
+
+    Only the current state's shapes are in the canvas (one to three draws). The shapes
+    of the other states, drawn at zero size, would still cost a draw each, and a
+    results page has twenty icons.
+    """
 
     state = StringProperty("in_stock")
     colour = ListProperty(list(theme.IN_STOCK))
 
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.bind(pos=self._draw, size=self._draw, state=self._draw, colour=self._draw)
+        self._draw()
+
     def on_state(self, *_a: Any) -> None:
         self.colour = list(state_colour(self.state))
+
+    def _draw(self, *_a: Any) -> None:
+        x, y = self.pos
+        w, h = self.size
+        cx, cy = self.center
+        self.canvas.clear()
+        with self.canvas:
+            Color(rgba=self.colour)
+            if self.state == "out":
+                ring = max(dp(2.5), w / 12)
+                SmoothLine(width=1.25 * ring, circle=(cx, cy, max(0, w / 2 - ring)))
+                return
+            SmoothEllipse(pos=(x, y), size=(w, h))
+            Color(rgba=theme.ON_PRIMARY)
+            stroke = 1.25 * max(1, w / 14)
+            if self.state == "in_stock":
+                tick = (x + w * 0.27, y + h * 0.50, x + w * 0.43, y + h * 0.33,
+                        x + w * 0.73, y + h * 0.66)  # fmt: skip
+                SmoothLine(width=stroke, joint="round", cap="round", points=tick)
+            elif self.state == "low":
+                SmoothLine(width=stroke, cap="round", points=(cx, y + h * 0.44, cx, y + h * 0.75))
+                SmoothEllipse(pos=(cx - w * 0.07, y + h * 0.2), size=(w * 0.14, w * 0.14))
 
 
 class StockBadge(BoxLayout):

@@ -98,6 +98,16 @@ def test_typing_rain_shows_each_state_and_a_result_opens_the_product(ui) -> None
         rows = list(reversed(k.find("search", "results").children))
         k.result["rows"] = [(r.name, r.brand, r.price, r.state, r.state_text) for r in rows]
         k.result["row_texts"] = [k.texts(r) for r in rows]
+        # what each row's icon and each key draw: a draw call per shape, seen or not
+        shape_names = {"SmoothLine", "SmoothEllipse", "Line", "Ellipse", "Rectangle"}
+        def shapes(canvas):
+            return [type(i).__name__ for i in canvas.children if type(i).__name__ in shape_names]
+        k.result["icon_shapes"] = {
+            r.state: [shapes(w.canvas) for w in r.walk(restrict=True) if type(w).__name__ == "StockIcon"]
+            for r in rows
+        }
+        k.result["key_lines"] = {name: len(shapes(key.canvas.after))
+                                 for name, key in kb._keys.items()}
         k.tap(next(r for r in rows if r.name == "Rain Poncho"))
         yield k.until(lambda: k.current == "product" and settled(), 5, "the product page")
         yield k.sleep(0.3)
@@ -118,6 +128,17 @@ def test_typing_rain_shows_each_state_and_a_result_opens_the_product(ui) -> None
         ["Rain Jacket Pro", "Nordkap", "€89.00", "in_stock", "In stock"],
         ["Rain Poncho", "Trekka", "€12.99", "out", "Not in this store right now"],
     ]  # no counts: this store does not show exact stock
+    # each icon carries only its own state's shapes: ring; disc and tick; disc, bar and dot
+    assert r["icon_shapes"] == {
+        "out": [["SmoothLine"]],
+        "in_stock": [["SmoothEllipse", "SmoothLine"]],
+        "low": [["SmoothEllipse", "SmoothLine", "SmoothEllipse"]],
+    }
+    # the three lines of ⌫ are on the backspace key only, not drawn unseen on every key
+    assert r["key_lines"]["backspace"] == 3
+    assert {n: c for n, c in r["key_lines"].items() if n != "backspace"} == dict.fromkeys(
+        (n for n in r["key_lines"] if n != "backspace"), 0
+    )
     # each row shows its name, brand, price and the state's words (with the icon)
     for (name, brand, price, _state, words), shown in zip(r["rows"], r["row_texts"], strict=True):
         assert {name, brand, price, words} <= set(shown)
