@@ -11,9 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
+from kiosk import theme
 from tests.kiosk.ui.conftest import ROOT, XVFB_SCREEN
 
 ARTIFACTS = Path(os.environ.get("OMK_ARTIFACTS", ROOT / "var" / "artifacts")) / "screens"
@@ -43,3 +45,11 @@ def test_every_screen_renders_whole_in_both_languages(ui, orientation: str) -> N
             im = Image.open(png)
             assert im.size == want, png
             assert len(set(im.convert("L").resize((48, 48)).tobytes())) > 8, f"{png} is blank"
+    # the welcome after a code with no offer: the check-in's big tick fills the middle,
+    # not an empty band between the greeting and the buttons (its disc is ~4 % of the
+    # window; the home screen's green is under 0.1 %)
+    tick = np.array([round(c * 255) for c in theme.IN_STOCK[:3]])
+    for lang in ("en", "de"):
+        welcome = np.asarray(Image.open(out / f"welcome-{orientation}-{lang}.png").convert("RGB"))
+        green = (np.abs(welcome.astype(int) - tick).max(axis=-1) <= 8).mean()
+        assert green > 0.02, f"welcome-{orientation}-{lang}: {green:.1%} of it is the tick's green"
