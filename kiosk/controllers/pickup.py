@@ -312,6 +312,10 @@ class PickupController(Observable):
         }
         return say(key, lang, **shown)
 
+    def handed_over(self) -> bool:
+        """The last thing done at the desk was a handover, recorded (the done panel's tick)."""
+        return self._message is not None and self._message[0] == "handed_over"
+
     def message_is_problem(self) -> bool:
         """The message is a refusal or a wrong PIN (shown in the error colour), not a
         greeting or a result."""

@@ -47,6 +47,8 @@ class StaffScreen(BaseScreen):
     checking = BooleanProperty(False)
     message = StringProperty("")
     problem = BooleanProperty(False)
+    #: the done panel shows a recorded handover (its big tick), not a refusal or a failure
+    handed = BooleanProperty(False)
     typed = StringProperty("")
     #: [(staff id, name)] for the who panel
     names = ListProperty([])
@@ -115,6 +117,7 @@ class StaffScreen(BaseScreen):
         self.pin_for = p.chosen[1] if p.chosen else ""
         self.message = p.message() or ""
         self.problem = p.message_is_problem()
+        self.handed = p.handed_over()
         view = p.order_view()
         self.order_title = view.title if view else ""
         self.items_text = view.items_text if view else ""
