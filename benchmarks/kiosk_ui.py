@@ -170,6 +170,18 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
+def rollup_mb(pid: int) -> dict[str, float]:
+    """The process's memory by kind (``/proc/PID/smaps_rollup``), in MB."""
+    out: dict[str, float] = {}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            key, _, rest = line.partition(":")
+            out[key] = int(rest.split()[0]) / 1024
+    except (OSError, ValueError, IndexError):
+        return {}
+    return out
+
+
 def bare_rss(tmp: Path, *settings: str) -> float:
     """The hello-world's resident memory 2 s after its first frame."""
     hello, stamp = tmp / "hello.py", tmp / "hello-rss-frame"
@@ -198,11 +210,15 @@ def bench_rss(tmp: Path, config: Path, queries: list[str], seconds: float):
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
                                 env={**os.environ, **env})  # fmt: skip
     samples: list[tuple[float, float]] = []
+    at_peak: dict[str, float] = {}
+    high = 0.0
     t0 = time.monotonic()
     try:
         while proc.poll() is None and time.monotonic() - t0 < seconds + 120:
             mb = rss_mb(proc.pid)
             if mb is not None:
+                if mb > high:
+                    high, at_peak = mb, rollup_mb(proc.pid) or at_peak
                 samples.append((time.monotonic() - t0, mb))
             time.sleep(0.25)
     finally:
@@ -220,6 +236,11 @@ def bench_rss(tmp: Path, config: Path, queries: list[str], seconds: float):
           f"{len(samples)} samples): after warm-up "
           f"{warm[0]:.0f} MB, peak {peak:.0f} MB, end {samples[-1][1]:.0f} MB; growth "
           f"(last third − first third, medians) {growth:+.1f} MB")  # fmt: skip
+    if at_peak:
+        print(f"at the peak: {at_peak.get('Anonymous', 0):.0f} MB anonymous (heap, Python, "
+              f"GL buffers) and {at_peak.get('Rss', 0) - at_peak.get('Anonymous', 0):.0f} MB "
+              f"mapped from files (shared libraries: libLLVM, OpenCV …); proportional "
+              f"share {at_peak.get('Pss', 0):.0f} MB")  # fmt: skip
     print(
         f"(the bare Kivy hello-world, same window size, same run: {bare_rss(tmp):.0f} MB; "
         f"with the kiosk's window settings: {bare_rss(tmp, '0'):.0f} MB; under Xvfb the GL "
