@@ -139,6 +139,11 @@ UI_TEXTS: dict[str, dict[str, str]] = {
     "stock_count": _t("{n} in stock", "{n} auf Lager"),
     "stock_out_here": _t("Not in this store right now", "Derzeit nicht in dieser Filiale"),
     "stock_out_there": _t("Not available there", "Dort nicht vorrätig"),
+    # a result out here: where the nearest store nearby has it
+    "stock_in_nearby": _t("In stock at {store}, {distance}", "Auf Lager in {store}, {distance}"),
+    "stock_low_nearby": _t(
+        "A few left at {store}, {distance}", "Nur noch wenige in {store}, {distance}"
+    ),
     "stock_not_listed": _t("Not sold in this store", "In dieser Filiale nicht im Sortiment"),
     "fresh_recent": _t("Updated {ago}", "Aktualisiert {ago}"),
     "fresh_stale": _t(

@@ -7,7 +7,8 @@ delta or a snapshot swap.
 * ``search(query)``: by name, brand, category, SKU or barcode with FTS5; every word
   also matches as a prefix ("gard" finds "Garden"); when nothing matches, words one
   typo away from the vocabulary are tried ("hammr" finds "hammer"). An exact SKU comes
-  first.
+  first. A hit out of stock here (or not sold here) carries the nearest store nearby
+  that has it.
 * ``product(sku)``: the product, its stock here (in stock / low / out, the number only
   where the store shows exact stock), the nearby stores that list it, nearest first,
   each with its stock and as-of time, and how old the data is.
@@ -117,6 +118,8 @@ class ProductAvailability:
 class SearchHit:
     product: Product
     here: StockHere
+    #: for a product out (or not sold) here: the nearest store nearby that has it
+    nearest: NearbyStock | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,26 +213,34 @@ class Availability:
                 return None
             data, store = self._state(conn)
             here = self._here(conn, sku, bool(store.get("show_exact_stock")))
-            nearby = [
-                NearbyStock(
-                    r[0],
-                    r[1],
-                    r[2],
-                    r[3],
-                    stock_state(r[4], r[5]),
-                    r[4] if r[6] else None,
-                    r[7],
-                    _age(r[7]),
-                )
-                for r in conn.execute(
-                    "SELECT s.store_id, s.name, s.address, s.distance_km, n.quantity, "
-                    "n.low_threshold, s.show_exact_stock, s.stock_as_of "
-                    "FROM nearby_stock n JOIN nearby_stores s ON s.store_id = n.store_id "
-                    "WHERE n.sku = ? ORDER BY s.distance_km, s.store_id",
-                    (sku,),
-                )
-            ]
-            return ProductAvailability(Product(*row), here, nearby, data)
+            return ProductAvailability(Product(*row), here, self._nearby(conn, sku), data)
+
+    def _nearby(self, conn: sqlite3.Connection, sku: str) -> list[NearbyStock]:
+        """The nearby stores that list ``sku``, nearest first."""
+        rows = conn.execute(
+            "SELECT s.store_id, s.name, s.address, s.distance_km, n.quantity, "
+            "n.low_threshold, s.show_exact_stock, s.stock_as_of "
+            "FROM nearby_stock n JOIN nearby_stores s ON s.store_id = n.store_id "
+            "WHERE n.sku = ? ORDER BY s.distance_km, s.store_id",
+            (sku,),
+        )
+        return [
+            NearbyStock(
+                store,
+                name,
+                address,
+                km,
+                stock_state(qty, low),
+                qty if exact else None,
+                as_of,
+                _age(as_of),
+            )
+            for store, name, address, km, qty, low, exact, as_of in rows
+        ]
+
+    def _nearest(self, conn: sqlite3.Connection, sku: str) -> NearbyStock | None:
+        """The nearest store nearby where ``sku`` is not out."""
+        return next((n for n in self._nearby(conn, sku) if n.state != "out"), None)
 
     # -- search ------------------------------------------------------------------------------
 
@@ -256,10 +267,11 @@ class Availability:
                         rows = self._match(conn, match_query(ws, alternatives=corrected), limit)
             for r in rows:
                 found.setdefault(r[0], r)
-            hits = [
-                SearchHit(Product(*r[1:]), self._here(conn, r[1], exact))
-                for r in list(found.values())[:limit]
-            ]
+            hits = []
+            for r in list(found.values())[:limit]:
+                here = self._here(conn, r[1], exact)
+                nearest = self._nearest(conn, r[1]) if here.state == "out" else None
+                hits.append(SearchHit(Product(*r[1:]), here, nearest))
             return SearchResult(hits, corrected)
 
     def _codes(self, conn: sqlite3.Connection, typed: str, limit: int) -> list[tuple[Any, ...]]:

@@ -23,7 +23,7 @@ from ..settings import KioskSettings
 from .bound import SessionBound
 from .clock import Clock
 from .session import SessionController
-from .words import price_text, say
+from .words import distance_text, price_text, say
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +60,27 @@ class ResultRow:
     #: the shelf count, only when the store shows exact stock
     count: int | None
     image: str
+    #: out here: where the nearest store nearby has it ("In stock at Centrum, 1.2 km"),
+    #: else ""; ``nearby_state`` is that store's in_stock / low
+    nearby_text: str = ""
+    nearby_state: str = ""
+
+
+def nearby_text(h: SearchHit, lang: str) -> str:
+    n = h.nearest
+    if n is None:
+        return ""
+    key = "stock_low_nearby" if n.state == "low" else "stock_in_nearby"
+    return say(key, lang, store=n.name, distance=distance_text(n.distance_km, lang))
 
 
 def _row(h: SearchHit, lang: str) -> ResultRow:
     p, here = h.product, h.here
     price = price_text(p.price_minor, p.currency, lang)
     text = stock_text(here, lang)
-    return ResultRow(p.sku, p.name, p.brand, price, here.state, text, here.quantity, p.image)
+    near = h.nearest.state if h.nearest is not None else ""
+    return ResultRow(p.sku, p.name, p.brand, price, here.state, text, here.quantity, p.image,
+                     nearby_text(h, lang), near)  # fmt: skip
 
 
 class SearchController(SessionBound):

@@ -103,6 +103,12 @@ class ResultRow(ButtonBehavior, BoxLayout):
     price = StringProperty("")
     state = StringProperty("in_stock")
     state_text = StringProperty("")
+    nearby_text = StringProperty("")
+    nearby_state = StringProperty("")
+    nearby_colour = ListProperty(list(theme.MUTED))
+
+    def on_nearby_state(self, *_a: Any) -> None:
+        self.nearby_colour = list(state_colour(self.nearby_state or "out"))
 
 
 class SearchScreen(BaseScreen):
@@ -180,7 +186,8 @@ class SearchScreen(BaseScreen):
         shown = list(reversed(box.children))  # top first
         for i, r in enumerate(rows):
             fields = {"row": r, "name": r.name, "brand": r.brand, "price": r.price_text,
-                      "state": r.state, "state_text": r.state_text}  # fmt: skip
+                      "state": r.state, "state_text": r.state_text,
+                      "nearby_text": r.nearby_text, "nearby_state": r.nearby_state}  # fmt: skip
             if i < len(shown):
                 for key, value in fields.items():
                     setattr(shown[i], key, value)

@@ -4,6 +4,7 @@ product's stock here and nearby, with how old the data is."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,26 @@ def test_search_hits_carry_stock_here(loaded):
     assert hits["CH-16"].state == "low" and hits["CH-16"].quantity is None  # not exact here
     assert hits["DR-18"].state == "out"
     assert hits["RK-01"].listed is False and hits["RK-01"].state == "out"
+
+
+def test_a_hit_out_here_carries_the_nearest_store_that_has_it(loaded, db_path):
+    _, a = loaded
+    hits = {h.product.sku: h for h in a.search("tools").hits}
+    drill = hits["DR-18"].nearest  # out here; s043 (2.0 km, 1 left) is nearer than s044
+    assert drill is not None and (drill.store_id, drill.state, drill.quantity) == (
+        "s043", "low", 1,
+    )  # fmt: skip
+    assert hits["CH-16"].nearest is None  # low here: the shopper can have it here
+    assert hits["RK-01"].nearest is None  # not sold here, and no store nearby lists it
+    # a store nearby that is out itself is passed over for the next one that has it
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("UPDATE nearby_stock SET quantity = 0 WHERE store_id = 's043'")
+    conn.close()
+    far = {h.product.sku: h for h in a.search("drill").hits}["DR-18"].nearest
+    assert far is not None and (far.store_id, far.distance_km, far.state) == (
+        "s044", 7.5, "in_stock",
+    )  # fmt: skip
 
 
 def test_product_page(loaded):

@@ -46,6 +46,22 @@ def test_exact_stock_shows_the_count(exact_kiosk: Kiosk):
     assert rows["RJ-02"].count == 2 and rows["RJ-02"].state == "low"
 
 
+def test_a_result_out_here_says_where_the_nearest_store_has_it(kiosk: Kiosk):
+    search = kiosk.c.search
+    search.set_query("rain")
+    search.submit()
+    rows = {r.sku: r for r in search.rows()}
+    # the poncho is out here; s043 (1.2 km) has 9, s044 (3.4 km) only a few
+    assert rows["RP-01"].state == "out"
+    assert rows["RP-01"].nearby_text == "In stock at Store s043, 1.2 km"
+    assert rows["RP-01"].nearby_state == "in_stock"
+    # in stock or low here: nothing about other stores
+    assert all(r.nearby_text == "" for sku, r in rows.items() if r.state != "out")
+    kiosk.c.session.set_language("de")
+    [poncho] = [r for r in search.rows() if r.sku == "RP-01"]
+    assert poncho.nearby_text == "Auf Lager in Store s043, 1,2 km"
+
+
 def test_a_product_not_stocked_here_and_no_results_and_typos(kiosk: Kiosk):
     search = kiosk.c.search
     search.set_query("wool")
