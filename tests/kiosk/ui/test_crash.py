@@ -16,6 +16,8 @@ def script(k):
     yield k.until(lambda: k.current == "home", 20, "home")
     k.tap_text("Deutsch")  # a shopper was using it
     open({marker!r}, "w").write("up")
+    # kept running until the test kills it (kill -9): the process must stay alive, so
+    # time passing is what is wanted here, not a condition (the test never waits on it)
     yield k.sleep(300)
 """
 

@@ -18,13 +18,26 @@ def test_ready_watchdog_first_frame_and_no_screensaver(ui, listener: Listener, m
     before = time.time()
     run = ui.run("""
         from kivy.core.window import Window
+        from edge_sync.sd_notify import Notifier
+        # count the pings the app sends (each still goes out to the listener): the app
+        # must stay up until three have gone, not for a guessed 1.5 s
+        sent = []
+        send = Notifier.send
+        def counted(self, message):
+            ok = send(self, message)
+            if ok:
+                sent.append(message)
+            return ok
+        Notifier.send = counted
         yield k.until(lambda: k.current == "home", 20, "the home screen")
-        yield k.sleep(1.5)
+        yield k.until(lambda: sent.count("WATCHDOG=1") >= 3, 10, "three watchdog pings")
         k.result["screensaver"] = Window.allow_screensaver
+        k.result["sent"] = list(sent)
     """)
     assert run.result["screensaver"] is False
     first = float(stamp.read_text())
     assert before < first < time.time()
+    assert run.result["sent"].count("WATCHDOG=1") >= 3
     wait_for(lambda: listener.got.count("WATCHDOG=1") >= 3, timeout=5)
     # READY=1 comes first; Xvfb, which inherits NOTIFY_SOCKET here, may say it too
     assert listener.got.index("READY=1") < listener.got.index("WATCHDOG=1"), listener.got

@@ -41,8 +41,11 @@ def test_a_code_in_a_video_recording_links_the_visit(ui) -> None:
         yield k.until(lambda: k.current == "home", 10, "the home screen")
         k.tap_text(k.controllers.home.scan_label())
         yield k.until(lambda: k.current == "scan", 5, "the scan screen")
+        from tests.kiosk.ui.waits import drawn
         yield k.until(lambda: k.current == "welcome", 15, "the welcome screen")
-        yield k.sleep(0.3)
+        yield k.until(drawn(lambda: k.current == "welcome"
+                            and not k.app.manager.transition.is_active), 5,
+                      "the welcome screen drawn")
         k.result["welcome"] = k.texts()
         """
     )

@@ -123,8 +123,14 @@ scan._check = check_spy
 def start_scan(name):
     use(name)
     k.tap_text(k.controllers.home.scan_label())
+def settled():
+    return not k.app.manager.transition.is_active
 def at_home():
-    return k.current == "home" and not k.app.manager.transition.is_active
+    return k.current == "home" and settled()
+from tests.kiosk.ui.waits import drawn
+def shown(name, also=lambda: True):
+    # the screen alone (its change over) and drawn: its texts and shots are its own
+    return drawn(lambda: k.current == name and settled() and also())
 def preview_drawn():
     return k.find("scan", "preview").texture is not None
 def latency():
@@ -182,7 +188,7 @@ def test_a_recipient_code_greets_with_the_offer_asks_consent_and_feedback(ui, sc
         yield k.until(lambda: k.current == "welcome", 10 + LEAD_S, "the welcome screen")
         k.result["seen_before_check"] = seen_before_check
         k.result["latency"] = latency()
-        yield k.sleep(0.3)
+        yield k.until(shown("welcome"), 5, "the welcome screen drawn")
         k.result["welcome_texts"] = k.texts()
         yield k.shot("welcome-portrait-en")
         k.tap(k.find("welcome", "consent_yes"))
@@ -190,7 +196,7 @@ def test_a_recipient_code_greets_with_the_offer_asks_consent_and_feedback(ui, sc
         k.result["consent_texts"] = k.texts()
         k.tap(k.find("welcome", "done"))
         yield k.until(lambda: k.current == "feedback", 5, "the feedback screen")
-        yield k.sleep(0.3)
+        yield k.until(shown("feedback"), 5, "the feedback screen drawn")
         k.result["feedback_texts"] = k.texts()
         yield k.shot("feedback-portrait-en")
         k.tap_text("Very good")
@@ -254,7 +260,7 @@ def test_refused_codes_say_why_in_plain_words_and_german_shots(ui, scanflow) -> 
         for name in ("expired", "other_store"):
             start_scan(name)
             yield k.until(result_shown, 10 + LEAD_S, f"the {name} message")
-            yield k.sleep(0.2)
+            yield k.until(drawn(lambda: result_shown() and settled()), 5, f"the {name} message drawn")
             k.result[name] = k.texts()
             yield k.shot(f"scan-{name}-portrait-en")
             k.tap(k.find("scan", "back"))
@@ -263,7 +269,7 @@ def test_refused_codes_say_why_in_plain_words_and_german_shots(ui, scanflow) -> 
         yield k.until(lambda: k.controllers.session.lang == "de", 5, "German")
         start_scan("blank")
         yield k.until(lambda: k.current == "scan" and preview_drawn(), 10, "the preview")
-        yield k.sleep(0.3)
+        yield k.until(shown("scan", preview_drawn), 5, "the scan screen drawn")
         k.result["scan_de"] = k.texts()
         yield k.shot("scan-portrait-de")
         use("recipient")
@@ -274,19 +280,20 @@ def test_refused_codes_say_why_in_plain_words_and_german_shots(ui, scanflow) -> 
         start_scan("recipient")
         yield k.until(lambda: k.current == "welcome", 10 + LEAD_S, "the welcome screen")
         k.result["latency"] = latency()
-        yield k.sleep(0.3)
+        yield k.until(shown("welcome"), 5, "the welcome screen drawn")
         k.result["welcome_de"] = k.texts()
         yield k.shot("welcome-portrait-de")
         k.tap(k.find("welcome", "consent_no"))
         yield k.until(lambda: not k.screen("welcome").asks_consent, 5, "the consent answer")
         k.tap(k.find("welcome", "done"))
         yield k.until(lambda: k.current == "feedback", 5, "the feedback screen")
-        yield k.sleep(0.3)
+        yield k.until(shown("feedback"), 5, "the feedback screen drawn")
         k.result["feedback_de"] = k.texts()
         yield k.shot("feedback-portrait-de")
         k.tap_text("Schlecht")
         yield k.until(lambda: k.screen("feedback").step == "reason", 5, "the reasons")
-        yield k.sleep(0.2)
+        yield k.until(shown("feedback", lambda: k.screen("feedback").step == "reason"), 5,
+                      "the reasons drawn")
         k.result["reasons_de"] = k.texts()
         yield k.shot("feedback-reasons-portrait-de")
         k.tap(k.find("feedback", "skip"))
@@ -333,7 +340,7 @@ def test_typed_code_and_landscape_shots(ui, scanflow) -> None:
                 yield k.until(lambda: k.controllers.session.lang == "de", 5, "German")
             start_scan("blank")
             yield k.until(lambda: k.current == "scan" and preview_drawn(), 10, "the preview")
-            yield k.sleep(0.3)
+            yield k.until(shown("scan", preview_drawn), 5, "the scan screen drawn")
             yield k.shot(f"scan-landscape-{{lang}}")
             k.tap(k.find("scan", "type_button"))
             yield k.until(lambda: k.screen("scan").step == "typing", 5, "the key grid")
@@ -344,16 +351,17 @@ def test_typed_code_and_landscape_shots(ui, scanflow) -> None:
             yield k.shot(f"scan-typing-landscape-{{lang}}")
             k.tap(k.find("scan", "submit"))
             yield k.until(lambda: k.current == "welcome", 5, "the welcome screen")
-            yield k.sleep(0.3)
+            yield k.until(shown("welcome"), 5, "the welcome screen drawn")
             k.result[f"welcome_{{lang}}"] = k.texts()
             yield k.shot(f"welcome-landscape-{{lang}}")
             k.tap(k.find("welcome", "done"))
             yield k.until(lambda: k.current == "feedback", 5, "the feedback screen")
-            yield k.sleep(0.3)
+            yield k.until(shown("feedback"), 5, "the feedback screen drawn")
             yield k.shot(f"feedback-landscape-{{lang}}")
             k.tap(k.screen("feedback")._faces[3])
             yield k.until(lambda: k.screen("feedback").step == "reason", 5, "the reasons")
-            yield k.sleep(0.2)
+            yield k.until(shown("feedback", lambda: k.screen("feedback").step == "reason"), 5,
+                          "the reasons drawn")
             yield k.shot(f"feedback-reasons-landscape-{{lang}}")
             k.tap(k.find("feedback", "chip_0"))
             yield k.until(at_home, 6, "home after thank you")

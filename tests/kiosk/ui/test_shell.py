@@ -11,8 +11,10 @@ def test_home_answers_a_touch_and_switches_language(ui) -> None:
         yield k.until(lambda: k.current == "home", 10, "the home screen")
         k.result["en"] = k.texts()
         k.tap_text("Deutsch")
+        from tests.kiosk.ui.waits import drawn
         yield k.until(lambda: k.controllers.session.lang == "de", 5, "German")
-        yield k.sleep(0.3)
+        # the screen redraws in the new language before the next frame
+        yield k.until(drawn(lambda: k.screen("home").lang == "de"), 5, "home drawn in German")
         k.result["de"] = k.texts()
         yield k.shot("home-de")
     """)

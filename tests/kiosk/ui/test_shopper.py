@@ -26,11 +26,20 @@ ROOT = Path(__file__).resolve().parents[3]
 SHOTS = ROOT / "screenshots" / "shopper"
 
 #: helpers every script here starts with: ``settled()`` (no screen transition running:
-#: the screen manager drops touches during one) and ``_clipped(k)`` (labels of the current
+#: the screen manager drops touches during one), ``shown(name)`` (that screen alone,
+#: drawn: ``tests/kiosk/ui/waits.py``) and ``_clipped(k)`` (labels of the current
 #: screen drawn outside the window, or with text larger than the label)
 PRELUDE = """
+from tests.kiosk.ui.waits import drawn
+
+
 def settled():
     return not k.app.manager.transition.is_active
+
+
+def shown(name, also=lambda: True):
+    # the screen alone (its change over) and drawn: laid out, its label textures built
+    return drawn(lambda: k.current == name and settled() and also())
 
 
 def _clipped(k):
@@ -93,7 +102,8 @@ def test_typing_rain_shows_each_state_and_a_result_opens_the_product(ui) -> None
         for ch in "ain":
             k.tap(kb.key_for(ch))
         yield k.until(lambda: len(k.find("search", "results").children) == 3, 5, "3 results")
-        yield k.sleep(0.2)
+        yield k.until(shown("search", lambda: k.controllers.search.state == "results"), 5,
+                      "the results drawn")
         k.result["query"] = k.find("search", "query").text
         rows = list(reversed(k.find("search", "results").children))
         k.result["rows"] = [(r.name, r.brand, r.price, r.state, r.state_text) for r in rows]
@@ -110,7 +120,7 @@ def test_typing_rain_shows_each_state_and_a_result_opens_the_product(ui) -> None
                                  for name, key in kb._keys.items()}
         k.tap(next(r for r in rows if r.name == "Rain Poncho"))
         yield k.until(lambda: k.current == "product" and settled(), 5, "the product page")
-        yield k.sleep(0.3)
+        yield k.until(shown("product"), 5, "the product page drawn")
         k.result["texts"] = k.texts()
         k.result["fresh"] = k.controllers.product.view().freshness_text
         k.result["image"] = k.screen("product").ids.picture.source
@@ -175,14 +185,18 @@ def test_no_results_say_what_to_do_and_a_typo_is_corrected(ui) -> None:
         k.result["none"] = (message.text, len(k.find("search", "results").children))
         for _ in range(3):
             k.tap(kb.key_for("backspace"))
-        yield k.sleep(0.1)
+        box = k.find("search", "query")
+        # the box echoes each key within the frame
+        yield k.until(drawn(lambda: not box.text.startswith("xyzzy")), 5, "the backspaces")
         k.result["after_backspace"] = k.controllers.search.query
+        k.result["box_after_backspace"] = box.text
         k.tap(k.find("search", "clear"))
         yield k.until(lambda: k.controllers.search.query == "", 5, "a clear box")
         for ch in "poncjo":
             k.tap(kb.key_for(ch))
         yield k.until(lambda: len(k.find("search", "results").children) == 1, 5, "the poncho")
-        yield k.sleep(0.2)
+        yield k.until(shown("search", lambda: k.controllers.search.state == "results"), 5,
+                      "the poncho drawn")
         k.result["corrected"] = message.text
         k.result["row"] = k.find("search", "results").children[0].name
         k.tap(kb.key_for("close"))
@@ -196,6 +210,7 @@ def test_no_results_say_what_to_do_and_a_typo_is_corrected(ui) -> None:
     assert r["hint"] == "Type a product name, a brand or a number."
     assert r["none"] == ["Nothing found for “xyzzy”. Try fewer or other words.", 0]
     assert r["after_backspace"] == "xy"
+    assert r["box_after_backspace"].split("[")[0] == "xy"  # then the cursor's markup
     assert r["corrected"] == "Showing results for: poncho" and r["row"] == "Rain Poncho"
     assert r["hidden"] == [False, 0]
 
@@ -216,6 +231,8 @@ def test_typing_keeps_the_session_and_a_reset_closes_the_keyboard(ui_short_idle)
             k.tap(kb.key_for(ch if ch != " " else "space"))
             seen.add(str(s.phase))
             seen.add(str(k.app.still_there.showing))
+            # a slow typist: the keys must come 0.3 s apart, for longer than 2 × idle_s
+            # in all (typed_for), so time passing is what is tested here
             yield k.sleep(0.3)
             seen.add(str(s.phase))
             seen.add(str(k.app.still_there.showing))
@@ -262,7 +279,7 @@ yield k.until(lambda: k.current == "home" and settled(), 10, "the home screen")
 k.result["clipped"] = {}
 for lang in ("en", "de"):
     k.controllers.session.set_language(lang)
-    yield k.sleep(0.3)
+    yield k.until(shown("home", lambda: k.screen("home").lang == lang), 5, f"home drawn in {lang}")
     k.result["clipped"][f"home-{lang}"] = _clipped(k)
     yield k.shot(f"home-ORIENT-{lang}")
     k.tap(k.find("home", "search_button"))
@@ -274,13 +291,14 @@ for lang in ("en", "de"):
     for ch in "rain":
         k.tap(kb.key_for(ch))
     yield k.until(lambda: len(k.find("search", "results").children) == 3, 5, "results")
-    yield k.sleep(0.3)
+    yield k.until(shown("search", lambda: k.controllers.search.state == "results"), 5,
+                  "the results drawn")
     k.result["clipped"][f"search-{lang}"] = _clipped(k)
     yield k.shot(f"search-ORIENT-{lang}")
     rows = list(reversed(k.find("search", "results").children))
     k.tap(next(r for r in rows if r.row.sku == "RP-01"))
     yield k.until(lambda: k.current == "product" and settled(), 5, "the product page")
-    yield k.sleep(0.4)
+    yield k.until(shown("product"), 5, "the product page drawn")
     k.result["clipped"][f"product-{lang}"] = _clipped(k)
     yield k.shot(f"product-ORIENT-{lang}")
     k.controllers.session.reset("done")
@@ -326,6 +344,7 @@ def test_the_attract_loop_rotates_and_a_touch_holds_the_card(ui_two_offers) -> N
     run = _run(
         ui_two_offers,
         """
+        import time
         yield k.until(lambda: k.current == "home" and settled(), 10, "the home screen")
         home = k.screen("home")
         offer = k.find("home", "offer")
@@ -334,17 +353,21 @@ def test_the_attract_loop_rotates_and_a_touch_holds_the_card(ui_two_offers) -> N
         opacities = []
         k.find("home", "card").bind(opacity=lambda _w, v: opacities.append(v))
         yield k.until(lambda: offer.text.startswith("cmp-2"), 5, "the second offer")
-        yield k.sleep(0.4)
+        card = k.find("home", "card")
+        yield k.until(lambda: opacities and card.opacity == 1, 5, "the card faded in")
         k.result["faded"] = (min(opacities), opacities[-1])
         yield k.until(lambda: offer.text.startswith("cmp-1"), 5, "the first again")
         # a shopper reading it: touches on the card hold it for longer than the loop
-        held = set()
+        held, holding = set(), time.monotonic()
         for _ in range(8):
             k.tap(k.find("home", "card"))
             held.add(offer.text)
+            # the card must stay through the time the loop would have turned it: time
+            # passing is what is tested (held_for)
             yield k.sleep(0.3)
             held.add(offer.text)
         k.result["held"] = sorted(held)
+        k.result["held_for"] = time.monotonic() - holding
         k.tap_text("Deutsch")
         yield k.until(lambda: "Stiefel" in offer.text, 5, "the offer in German")
         k.result["de"] = k.texts()
@@ -355,4 +378,5 @@ def test_the_attract_loop_rotates_and_a_touch_holds_the_card(ui_two_offers) -> N
     assert r["visual"].endswith("fallback/home.png")
     assert r["faded"][0] < 0.5 and r["faded"][1] == 1  # faded in, and fully shown
     assert r["held"] == ["cmp-1: 20% off boots"]
+    assert r["held_for"] > 2 * 0.8  # longer than two turns of the 0.8 s loop
     assert "Code scannen" in r["de"] and any(t.startswith("Gültig bis") for t in r["de"])

@@ -73,9 +73,11 @@ def events(db_path: Path, type_: str) -> list[dict]:
 
 #: the whole flow, in LANG; shots named <what>-<ORIENT>-<LANG>
 FLOW = """
+import time
 from kivy.core.window import Window
 from kivy.tests.common import UnitTestTouch
 from kiosk.i18n import text
+from tests.kiosk.ui.waits import drawn
 
 LANG, ORIENT, CODE = {lang!r}, {orient!r}, {code!r}
 t = lambda key, **f: text(key, LANG).format(**f) if f else text(key, LANG)
@@ -84,9 +86,14 @@ panel = lambda: s.ids.body.children[0]
 shot = lambda what: k.shot(f"{{what}}-{{ORIENT}}-{{LANG}}")
 # a screen manager in a transition takes no touch: wait for it to settle as well
 settled = lambda: not k.app.manager.transition.is_active
+# a panel drawn: laid out, so taps land on its buttons, and its texts are its own
+shown = lambda mode: drawn(lambda: settled() and k.current == "staff" and s.mode == mode)
+corner = k.app.corner
+in_corner = lambda: corner.collide_point(20, Window.height - 20)
 
 yield k.until(lambda: settled() and (k.current == "home"), 10, "the home screen")
-yield k.sleep(0.25)
+yield k.until(drawn(lambda: settled() and k.current == "home" and in_corner()), 5,
+              "home drawn, the staff corner laid out at the top left")
 if LANG == "de":
     k.tap_text("Deutsch")
     yield k.until(lambda: k.controllers.session.lang == "de", 5, "German")
@@ -94,26 +101,32 @@ if LANG == "de":
 # a short hold (1.5 s) in the corner does nothing; a 3 s one opens the PIN prompt
 finger = UnitTestTouch(20, Window.height - 20)
 finger.touch_down()
+pressed = time.monotonic()
+# the finger stays down 1.5 s, short of the gesture's 3 s: time passing is what is tested
 yield k.sleep(1.5)
 k.result["after_1_5_s"] = k.current
+k.result["short_hold_s"] = time.monotonic() - pressed
+k.result["gesture_hold_s"] = corner.hold_s
 finger.touch_up()
-yield k.sleep(0.3)
+yield k.until(lambda: corner._touch is None and not corner._timer.is_triggered, 5,
+              "the corner to let go of the short hold")
 finger = UnitTestTouch(20, Window.height - 20)
 finger.touch_down()
 yield k.until(lambda: settled() and (k.current == "staff"), 5, "the staff screen after the hold")
-yield k.sleep(0.25)
+yield k.until(drawn(lambda: settled() and k.current == "staff"), 5,
+              "the staff screen drawn under the finger")
 finger.touch_up()
 yield k.until(lambda: settled() and (k.current == "staff" and s.mode == "who"), 5, "the staff names")
-yield k.sleep(0.25)
+yield k.until(shown("who"), 5, "the staff names drawn")
 k.result["who"] = k.texts()
 yield shot("who")
 k.tap_text("Anna Berg")
 yield k.until(lambda: settled() and (s.mode == "pin"), 5, "the PIN pad")
-yield k.sleep(0.25)
+yield k.until(shown("pin"), 5, "the PIN pad drawn")
 
 for d in "000000":
     k.tap_text(d)
-yield k.sleep(0.2)
+yield k.until(drawn(lambda: len(k.controllers.pickup.pin) == 6), 5, "six digits shown")
 k.result["mask"] = panel().ids.dots.text
 k.tap_text(t("staff_ok"))
 k.result["ok_at_once"] = panel().ids.ok.text  # before the worker answers
@@ -125,12 +138,12 @@ for d in {pin!r}:
     k.tap_text(d)
 k.tap_text(t("staff_ok"))
 yield k.until(lambda: settled() and (s.mode == "menu"), 5, "the staff menu")
-yield k.sleep(0.25)
+yield k.until(shown("menu"), 5, "the staff menu, drawn")
 k.result["menu"] = k.texts()
 yield shot("menu")
 k.tap_text(t("staff_menu_pickup"))
 yield k.until(lambda: settled() and (s.mode == "desk"), 5, "the desk")
-yield k.sleep(0.25)
+yield k.until(shown("desk"), 5, "the desk, drawn")
 yield shot("desk")
 
 for ch in {order!r}:
@@ -138,23 +151,23 @@ for ch in {order!r}:
 k.result["typed"] = s.typed
 k.tap_text(t("staff_find"))
 yield k.until(lambda: settled() and (s.mode == "order"), 5, "the order")
-yield k.sleep(0.25)
+yield k.until(shown("order"), 5, "the order, drawn")
 k.result["order"] = k.texts()
 yield shot("order")
 k.tap_text(t("staff_hand_over"))
 yield k.until(lambda: settled() and (s.mode == "done"), 5, "handed over")
-yield k.sleep(0.25)
+yield k.until(shown("done"), 5, "handed over, drawn")
 k.result["done"] = k.texts()
 yield shot("done")
 k.tap_text(t("staff_next"))
 yield k.until(lambda: settled() and (s.mode == "desk"), 5, "the desk again")
-yield k.sleep(0.25)
+yield k.until(shown("desk"), 5, "the desk again, drawn")
 
 for ch in {order!r}:
     k.tap_text(ch)
 k.tap_text(t("staff_find"))
 yield k.until(lambda: s.problem, 5, "the second attempt refused")
-yield k.sleep(0.25)
+yield k.until(drawn(lambda: settled() and s.problem), 5, "the refusal drawn")
 k.result["again"] = s.message
 k.result["again_mode"] = s.mode
 yield shot("already")
@@ -163,29 +176,29 @@ yield shot("already")
 Window.dispatch("on_textinput", CODE)
 Window.dispatch("on_key_down", 13, 36, "", [])
 yield k.until(lambda: settled() and (s.mode == "order"), 5, "the scanned order")
-yield k.sleep(0.25)
+yield k.until(shown("order"), 5, "the scanned order, drawn")
 k.result["scanned"] = s.order_title
 k.tap_text(t("staff_refuse"))
 yield k.until(lambda: settled() and (s.mode == "refuse"), 5, "the reasons")
-yield k.sleep(0.25)
+yield k.until(shown("refuse"), 5, "the reasons, drawn")
 yield shot("reasons")
 k.tap_text(t("refuse_customer_absent"))
 yield k.until(lambda: settled() and (s.mode == "done"), 5, "refused")
-yield k.sleep(0.25)
+yield k.until(shown("done"), 5, "refused, drawn")
 k.result["refused"] = s.message
 yield shot("refused")
 
 k.tap_text(t("staff_menu"))
 yield k.until(lambda: settled() and (s.mode == "menu"), 5, "the menu")
-yield k.sleep(0.25)
+yield k.until(shown("menu"), 5, "the menu, drawn")
 k.tap_text(t("staff_menu_status"))
 yield k.until(lambda: settled() and (k.current == "status"), 5, "the status page")
-yield k.sleep(0.3)
+yield k.until(drawn(lambda: settled() and k.current == "status"), 5, "the status page drawn")
 k.result["status"] = k.texts()
 yield shot("status")
 k.tap_text(t("back"))
 yield k.until(lambda: settled() and (k.current == "staff" and s.mode == "menu"), 5, "the menu again")
-yield k.sleep(0.25)
+yield k.until(shown("menu"), 5, "the menu again, drawn")
 
 # exit: the first tap only asks again; the second stops the app (recorded here, so the
 # script can still write its result)
@@ -216,6 +229,7 @@ def test_staff_hold_pin_desk_hand_over_refuse_and_status(staff_ui: UiKiosk) -> N
     run = run_flow(staff_ui, "en", landscape=False)
     r = run.result
     assert r["after_1_5_s"] == "home"  # a short press is not the gesture
+    assert 1.5 <= r["short_hold_s"] < r["gesture_hold_s"]  # held, and short of the gesture
     assert "Anna Berg" in r["who"] and "Ben Ode" in r["who"]
     assert r["mask"] == "••••••"
     assert r["ok_at_once"] == "Checking…"  # the key said "Unlock" before
@@ -273,28 +287,31 @@ def test_an_idle_desk_locks_itself_and_leaves_the_staff_screens(staff_ui: UiKios
             finger.touch_down()
             return finger
 
+        from tests.kiosk.ui.waits import drawn
+
         s = k.screen("staff")
         settled = lambda: not k.app.manager.transition.is_active
+        shown = lambda mode: drawn(lambda: settled() and k.current == "staff" and s.mode == mode)
         yield k.until(lambda: k.current == "home", 10, "the home screen")
         finger = hold()
         yield k.until(lambda: settled() and k.current == "staff" and s.mode == "who", 5, "the staff names")
         finger.touch_up()
-        yield k.sleep(0.25)
+        yield k.until(shown("who"), 5, "the staff names drawn")
         k.tap_text("Ben Ode")
         yield k.until(lambda: s.mode == "pin", 5, "the PIN pad")
-        yield k.sleep(0.25)
+        yield k.until(shown("pin"), 5, "the PIN pad drawn")
         for d in {STAFF["ben"][1]!r}:
             k.tap_text(d)
         k.tap_text("Unlock")
         yield k.until(lambda: settled() and s.mode == "menu", 5, "the staff menu")
-        yield k.sleep(0.25)
+        yield k.until(shown("menu"), 5, "the staff menu drawn")
         k.tap_text("Device status")
         yield k.until(lambda: k.current == "status", 5, "the status page")
         yield k.until(lambda: k.current == "home", 6, "home after the staff idle time")
         k.result["step"] = k.controllers.pickup.step.value
         k.result["message"] = k.controllers.pickup.message()
         k.app.go("status")  # straight to the status page: behind the PIN again
-        yield k.sleep(0.3)
+        yield k.until(drawn(settled), 5, "the app's answer drawn")
         k.result["status_without_pin"] = k.current
         k.result["mode"] = s.mode
     """).result

@@ -80,11 +80,15 @@ from kivy.core.window import Window
 from kivy.tests.common import UnitTestTouch
 from kiosk.i18n import text
 from kiosk.shots import layout_problems
+from tests.kiosk.ui.waits import drawn
 
 FRAMES, CAM, LANG, PIN = Path({frames!r}), Path({cam!r}), {lang!r}, {pin!r}
 t = lambda key, **f: text(key, LANG).format(**f) if f else text(key, LANG)
 s = k.screen("staff")
 settled = lambda: not k.app.manager.transition.is_active
+# a panel drawn: laid out, so taps land on its buttons, and its texts are its own
+shown = lambda mode, also=lambda: True: drawn(
+    lambda: settled() and k.current == "staff" and s.mode == mode and also())
 
 def use(name):
     # the worker that read the folder before is stopped: it may read no more of it
@@ -105,7 +109,9 @@ def preview_live():
 
 def unlock_to_desk():
     yield k.until(lambda: settled() and k.current == "home", 10, "the home screen")
-    yield k.sleep(0.25)
+    yield k.until(drawn(lambda: settled() and k.current == "home"
+                        and k.app.corner.collide_point(20, Window.height - 20)), 5,
+                  "home drawn, the staff corner laid out at the top left")
     if LANG == "de":
         k.tap_text("Deutsch")
         yield k.until(lambda: k.controllers.session.lang == "de", 5, "German")
@@ -113,14 +119,14 @@ def unlock_to_desk():
     finger.touch_down()
     yield k.until(lambda: settled() and s.mode == "who" and k.current == "staff", 5, "the names")
     finger.touch_up()
-    yield k.sleep(0.25)
+    yield k.until(shown("who"), 5, "the names drawn")
     k.tap_text("Anna Berg")
     yield k.until(lambda: settled() and s.mode == "pin", 5, "the PIN pad")
     for d in PIN:
         k.tap_text(d)
     k.tap_text(t("staff_ok"))
     yield k.until(lambda: settled() and s.mode == "menu", 5, "the staff menu")
-    yield k.sleep(0.25)
+    yield k.until(shown("menu"), 5, "the staff menu drawn")
     k.result["worker_on_menu"] = worker() is not None
     k.tap_text(t("staff_menu_pickup"))
     yield k.until(lambda: settled() and s.mode == "desk", 5, "the desk")
@@ -159,7 +165,7 @@ def test_the_desk_camera_opens_the_order_hands_it_over_once_and_frees_the_camera
 
         # the code comes into view after the empty frames: the order opens by itself
         yield k.until(lambda: settled() and s.mode == "order", 10, "the scanned order")
-        yield k.sleep(0.25)
+        yield k.until(shown("order"), 5, "the scanned order drawn")
         k.result["order_texts"] = k.texts()
         k.result["worker_on_order"] = worker() is not None
         k.result["preview_cleared"] = s._panels["desk"].ids.preview.texture is None
@@ -264,7 +270,7 @@ def test_another_stores_and_an_expired_code_are_refused_in_plain_words(
         use("blank")
         yield from unlock_to_desk()
         yield k.until(preview_live, 10, "the live preview on the desk")
-        yield k.sleep(0.2)
+        yield k.until(shown("desk", preview_live), 5, "the desk drawn")
         k.result["problems"] = layout_problems(s)
         yield k.shot("camera-desk-{orient}-{lang}")
         for name in ("other_store", "expired"):
@@ -274,7 +280,7 @@ def test_another_stores_and_an_expired_code_are_refused_in_plain_words(
             before = s.message
             k.tap_text(t("staff_menu_pickup"))
             yield k.until(lambda: settled() and s.mode == "desk" and s.message != before, 10, name)
-            yield k.sleep(0.2)
+            yield k.until(shown("desk", lambda: s.message != before), 5, name + " drawn")
             k.result[name] = s.message
             k.result[name + "_texts"] = k.texts()
             k.result[name + "_problems"] = layout_problems(s)
@@ -309,7 +315,8 @@ def test_without_a_working_camera_the_desk_says_so_and_the_hand_scanner_works(
             f"""
         yield from unlock_to_desk()
         yield k.until(lambda: s.camera_problem == {key!r}, 10, "the camera's message")
-        yield k.sleep(0.2)
+        yield k.until(shown("desk", lambda: s.camera_problem == {key!r}), 5,
+                      "the camera's message drawn")
         k.result["texts"] = k.texts()
         k.result["problems"] = layout_problems(s)
         k.result["preview_shown"] = s._panels["desk"].ids.preview.opacity
