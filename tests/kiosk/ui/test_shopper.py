@@ -153,6 +153,11 @@ def test_typing_rain_shows_each_state_and_a_result_opens_the_product(ui) -> None
     for (name, brand, price, _state, words), shown in zip(r["rows"], r["row_texts"], strict=True):
         assert {name, brand, price, words} <= set(shown)
     texts = r["texts"]
+    # out here: the row also says where the nearest store has it
+    by_name = {row[0]: shown for row, shown in zip(r["rows"], r["row_texts"], strict=True)}
+    assert "In stock at Store s043, 1.2 km" in by_name["Rain Poncho"]
+    others = [t for name, shown in by_name.items() if name != "Rain Poncho" for t in shown]
+    assert not any(" km" in t for t in others)
     assert "Rain Poncho" in texts and "€12.99" in texts
     assert "Not in this store right now" in texts
     # nearby: nearest first, a count only where that store shows exact stock

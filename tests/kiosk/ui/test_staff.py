@@ -158,6 +158,8 @@ k.tap_text(t("staff_hand_over"))
 yield k.until(lambda: settled() and (s.mode == "done"), 5, "handed over")
 yield k.until(shown("done"), 5, "handed over, drawn")
 k.result["done"] = k.texts()
+tick = s._panels["done"].ids.handed_tick
+k.result["tick_done"] = (s.handed, tick.opacity, tick.width > 100)
 yield shot("done")
 k.tap_text(t("staff_next"))
 yield k.until(lambda: settled() and (s.mode == "desk"), 5, "the desk again")
@@ -186,6 +188,7 @@ k.tap_text(t("refuse_customer_absent"))
 yield k.until(lambda: settled() and (s.mode == "done"), 5, "refused")
 yield k.until(shown("done"), 5, "refused, drawn")
 k.result["refused"] = s.message
+k.result["tick_refused"] = (s.handed, s._panels["done"].ids.handed_tick.opacity)
 yield shot("refused")
 
 k.tap_text(t("staff_menu"))
@@ -240,6 +243,8 @@ def test_staff_hold_pin_desk_hand_over_refuse_and_status(staff_ui: UiKiosk) -> N
     assert "1× Trail shoe" in r["order"] and "2× Sock" in r["order"]
     assert "3 items" in r["order"]
     assert f"Order {ORDER} is handed over. Thank you!" in r["done"]
+    assert r["tick_done"] == [True, 1, True]  # a recorded handover: the big tick
+    assert r["tick_refused"] == [False, 0]  # a refusal: no tick
     assert r["again_mode"] == "desk"
     assert r["again"].startswith(f"Order {ORDER} was already handed over at ")
     assert r["again"].endswith("by Anna Berg. Do not hand it over again.")
