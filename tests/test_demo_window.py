@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import cv2
@@ -22,6 +21,7 @@ import cv2
 from kiosk.qr_decode import decode_frame
 from tests.kiosk.ui.conftest import xvfb  # noqa: F401 - the fixture
 from tests.support import REPO_ROOT
+from tests.support.waiting import StopWaiting, wait_for
 
 
 def _pids_with(text: str) -> list[int]:
@@ -55,11 +55,13 @@ def test_with_a_display_the_kiosk_opens_for_a_person_and_the_demo_ends_cleanly(
     reader = threading.Thread(target=lambda: lines.extend(demo.stdout), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 240
-        while not first_frame.exists():
-            assert demo.poll() is None, "".join(lines)
-            assert time.monotonic() < deadline, "no kiosk window:\n" + "".join(lines)
-            time.sleep(0.2)
+
+        def window_open() -> bool:
+            if demo.poll() is not None:
+                raise StopWaiting("the demo ended before its window opened:\n" + "".join(lines))
+            return first_frame.exists()
+
+        wait_for(window_open, 240, 0.2, "the kiosk window (its first frame)")
         out = "".join(lines)
         assert "the kiosk is open in a window (device s001-k1)." in out, out
         pin = re.search(r"staff PIN for the s001 kiosks' pickup desk: (\d{6}) ", out)

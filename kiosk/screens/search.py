@@ -14,9 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.graphics import Color, SmoothEllipse, SmoothLine
 from kivy.metrics import dp
-from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
+from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
@@ -56,8 +64,11 @@ class StockIcon(Widget):
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
-        self.bind(pos=self._draw, size=self._draw, state=self._draw, colour=self._draw)
-        self._draw()
+        # a layout pass moves and sizes it several times a frame: drawn once, before
+        # the next frame
+        self._redraw = Clock.create_trigger(self._draw, -1)
+        self.bind(pos=self._redraw, size=self._redraw, state=self._redraw, colour=self._redraw)
+        self._redraw()
 
     def on_state(self, *_a: Any) -> None:
         self.colour = list(state_colour(self.state))
@@ -83,6 +94,15 @@ class StockIcon(Widget):
             elif self.state == "low":
                 SmoothLine(width=stroke, cap="round", points=(cx, y + h * 0.44, cx, y + h * 0.75))
                 SmoothEllipse(pos=(cx - w * 0.07, y + h * 0.2), size=(w * 0.14, w * 0.14))
+
+
+class CheckTick(AnchorLayout):
+    """A big ✓ in a green disc, centred in the room it is given: the check-in on the
+    welcome screen, a recorded handover at the desk. ``shown`` False draws nothing."""
+
+    shown = BooleanProperty(True)
+    #: the disc's largest diameter (it is 80 % of the room's smaller side up to this)
+    cap = NumericProperty(dp(400))
 
 
 class StockBadge(BoxLayout):

@@ -13,7 +13,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from .. import theme
 from ..widgets import KButton, KLabel
-from .search import StockIcon  # noqa: F401  (staff.kv draws it: a handover's tick)
+from .search import CheckTick  # noqa: F401  (staff.kv draws it: a handover's tick)
 
 #: the order id keys: digits, then letters, the dash and backspace
 ID_KEYS = ("1234567890", "qwertyuiop", "asdfghjkl-", "zxcvbnm")

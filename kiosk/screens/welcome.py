@@ -12,7 +12,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from ..controllers.scan import Outcome, ScanOutcome
 from ..controllers.welcome import WelcomeController
 from .base import BaseScreen
-from .search import StockIcon  # noqa: F401  (the kv rule draws it: the check-in's tick)
+from .search import CheckTick  # noqa: F401  (the kv rule draws it: the check-in's tick)
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 

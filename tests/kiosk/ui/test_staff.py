@@ -159,7 +159,7 @@ yield k.until(lambda: settled() and (s.mode == "done"), 5, "handed over")
 yield k.until(shown("done"), 5, "handed over, drawn")
 k.result["done"] = k.texts()
 tick = s._panels["done"].ids.handed_tick
-k.result["tick_done"] = (s.handed, tick.opacity, tick.width > 100)
+k.result["tick_done"] = (s.handed, tick.opacity, tick.ids.icon.width > 100)
 yield shot("done")
 k.tap_text(t("staff_next"))
 yield k.until(lambda: settled() and (s.mode == "desk"), 5, "the desk again")
