@@ -155,7 +155,13 @@ def test_a_stock_import_reaches_the_kiosk_as_a_delta(spine):
             return p.here.state == "low" and p.here.quantity == 1
 
         wait_for(low, timeout=60, message="the new stock on the device")
-        assert client.availability.data_age().version > before
-        status = client.sync_status()["inventory"]
+        now = client.availability.data_age().version
+        assert now > before
+        # the daemon reports what it applied just after the data's own transaction
+        status = wait_for(
+            lambda: (st := client.sync_status()["inventory"] or {}).get("version") == now and st,
+            timeout=30,
+            message="the daemon reporting the new version",
+        )
         assert status["applied"].get("delta", 0) >= 1, status
         assert status["applied"].get("snapshot", 0) == 1, status  # no refetch was needed

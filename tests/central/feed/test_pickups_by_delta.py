@@ -186,8 +186,15 @@ def orders(cfg: DeviceConfig) -> dict[str, tuple]:
 
 
 def inventory_status(shop: Shop, cfg: DeviceConfig) -> dict[str, Any]:
+    """The store-data status the daemon reports, once it reports the version its edge.db
+    holds (the daemon writes the report just after the data, not in its transaction)."""
     (client,) = [c for d, _, c in shop.devices if d.cfg is cfg]
-    return client.sync_status()["inventory"] or {}
+
+    def reported() -> dict[str, Any] | None:
+        status = client.sync_status()["inventory"] or {}
+        return status if status.get("version") == version(cfg) else None
+
+    return wait_for(reported, timeout=30, message=f"{cfg.device.id} reporting its version")
 
 
 def test_a_new_device_that_missed_the_pickups_message_gets_the_order_by_delta(shop: Shop):
