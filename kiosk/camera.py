@@ -2,7 +2,14 @@
 
 :class:`Camera` is the interface the scanner reads from. :class:`DeviceCamera` opens a
 camera by index through OpenCV; :class:`VideoFileCamera` and :class:`ImageFolderCamera`
-play a recording or a folder of stills, for tests and the demo. Every source hands out
+play a recording or a folder of stills, for tests and the demo.
+
+OpenCV is imported by the two capture sources only, when one is opened: importing it
+makes some 32 MB resident and its first image operations about 25 MB more, an eighth of
+the kiosk's 250 MB budget, for a module whose capture is all the kiosk needs of it.
+Still images are read with Pillow (:func:`read_image`), and the decode path works with
+Pillow and NumPy (:mod:`kiosk.qr_decode`), so a kiosk fed by an image folder never
+loads OpenCV at all. Every source hands out
 :class:`Frame` objects: a BGR ``uint8`` array and the ``time.monotonic()`` at which it
 was captured.
 
@@ -20,16 +27,42 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
+from PIL import Image, ImageOps
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    import cv2
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 class CameraError(Exception):
     """A camera source that cannot be opened or read; the message says what to check."""
+
+
+def read_image(path: str | Path) -> np.ndarray | None:
+    """An image file as an H×W×3 BGR ``uint8`` array, turned upright as its EXIF
+    orientation says (a phone's photo of a code is stored sideways); None when the file
+    is missing or no image Pillow can decode."""
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im).convert("RGB")
+            rgb = np.asarray(im)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+def _cv2() -> ModuleType:
+    """OpenCV, imported on first use by a capture source (see the module's docstring)."""
+    import cv2
+
+    return cv2
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +171,7 @@ class DeviceCamera(Camera):
         self._failed = 0
 
     def _open(self) -> None:
+        cv2 = _cv2()
         cap = cv2.VideoCapture(self.index)
         if not cap.isOpened():
             cap.release()
@@ -191,6 +225,7 @@ class VideoFileCamera(Camera):
         if not self.path.is_file():
             what = "is a directory" if self.path.is_dir() else "does not exist"
             raise CameraError(f"{self.name} {what}: give the path of a video file")
+        cv2 = _cv2()
         cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
             cap.release()
@@ -207,7 +242,7 @@ class VideoFileCamera(Camera):
         assert self._cap is not None
         ok, image = self._cap.read()
         if not ok and self.loop and self._count > 0:
-            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            self._cap.set(_cv2().CAP_PROP_POS_FRAMES, 0)
             ok, image = self._cap.read()
         if not ok or image is None:
             if self._count == 0:
@@ -262,9 +297,9 @@ class ImageFolderCamera(Camera):
             self._next = 0
         path = self._files[self._next]
         self._next += 1
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        image = read_image(path)
         if image is None:
-            raise CameraError(f"{path} in {self.name} is not an image OpenCV can read")
+            raise CameraError(f"{path} in {self.name} is not an image the kiosk can read")
         if self._pacer is not None:
             self._pacer.wait()
         return image

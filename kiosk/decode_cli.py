@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-import cv2
 import numpy as np
 
+from kiosk.camera import read_image
 from kiosk.qr_decode import decode_frame
 
 
@@ -26,9 +26,9 @@ def _read_image(path: Path) -> tuple[np.ndarray | None, str | None]:
         return None, "no such file"
     if path.is_dir():
         return None, "is a directory, not an image"
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    image = read_image(path)
     if image is None:
-        return None, "not an image OpenCV can read (PNG, JPEG, BMP, TIFF, WebP work)"
+        return None, "not an image the kiosk can read (PNG, JPEG, BMP, TIFF, WebP work)"
     return image, None
 
 

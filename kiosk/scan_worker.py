@@ -22,7 +22,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from .camera import (
@@ -34,6 +33,7 @@ from .camera import (
     ImageFolderCamera,
     VideoFileCamera,
     _Pacer,
+    read_image,
 )
 from .scanner import Scanner, ScanResult
 
@@ -54,9 +54,9 @@ class StillImageCamera(Camera):
         self._pacer: _Pacer | None = None
 
     def _open(self) -> None:
-        image = cv2.imread(str(self.path), cv2.IMREAD_COLOR)
+        image = read_image(self.path)
         if image is None:
-            raise CameraError(f"{self.name} is missing or not an image OpenCV can read")
+            raise CameraError(f"{self.name} is missing or not an image the kiosk can read")
         self._image, self._pacer = image, _Pacer(self.fps)
 
     def _read(self) -> np.ndarray | None:

@@ -73,7 +73,7 @@ def test_folder_errors_say_what_is_wrong(tmp_path):
     (folder / "b.png").write_bytes(b"garbage, not a PNG")
     with ImageFolderCamera(folder) as cam:
         assert cam.read() is not None
-        with pytest.raises(CameraError, match=r"b\.png .* not an image OpenCV can read"):
+        with pytest.raises(CameraError, match=r"b\.png .* not an image the kiosk can read"):
             cam.read()
 
 

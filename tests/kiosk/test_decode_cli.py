@@ -54,7 +54,7 @@ def test_an_unreadable_file_gets_an_error_line_and_exit_1(tmp_path):
     assert r.returncode == 1
     lines = [json.loads(ln) for ln in r.stdout.splitlines()]
     assert lines[0] == {"file": files[0], "error": lines[0]["error"]}
-    assert "not an image OpenCV can read" in lines[0]["error"]
+    assert "not an image the kiosk can read" in lines[0]["error"]
     assert lines[1] == {"file": files[1], "error": "no such file"}
     assert lines[2]["texts"] == [good.text]
     assert "2 of 3 files could not be read" in r.stderr
