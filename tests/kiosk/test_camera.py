@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import json
+import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import qrcode
+from PIL import Image
 
 from kiosk.camera import (
     Camera,
@@ -17,8 +23,14 @@ from kiosk.camera import (
     ImageFolderCamera,
     VideoFileCamera,
     open_camera,
+    read_image,
 )
-from tests.kiosk.conftest import numbered_frame
+from kiosk.qr_decode import decode_frame
+from tests.kiosk.conftest import numbered_frame, write_video
+from tests.support import REPO_ROOT
+from tests.support.qr_distort import make_sample
+
+EXIF_ORIENTATION = 0x0112
 
 
 def _folder(tmp_path: Path, names: list[str]) -> Path:
@@ -71,10 +83,141 @@ def test_folder_errors_say_what_is_wrong(tmp_path):
         ImageFolderCamera(tmp_path / "empty").open()
     folder = _folder(tmp_path, ["a.png"])
     (folder / "b.png").write_bytes(b"garbage, not a PNG")
+    (folder / "c.png").write_bytes(_truncated_png(tmp_path))
+    (folder / "d.jpg").write_text("a text file named like a photo\n")
     with ImageFolderCamera(folder) as cam:
         assert cam.read() is not None
-        with pytest.raises(CameraError, match=r"b\.png .* not an image the kiosk can read"):
-            cam.read()
+        # each unreadable file is named, and the folder moves on past it
+        for name in ("b.png", "c.png", "d.jpg"):
+            pattern = rf"{re.escape(name)} .* not an image the kiosk can read"
+            with pytest.raises(CameraError, match=pattern):
+                cam.read()
+        assert cam.read() is None
+
+
+def _truncated_png(tmp_path: Path) -> bytes:
+    """The first half of a valid PNG: its header opens, its pixels do not decode."""
+    whole = tmp_path / "whole.png"
+    cv2.imwrite(str(whole), np.random.default_rng(0).integers(0, 256, (120, 160, 3), np.uint8))
+    data = whole.read_bytes()
+    return data[: len(data) // 2]
+
+
+def _jpeg_with_orientation(path: Path, rgb: np.ndarray, orientation: int) -> None:
+    """``rgb`` stored as it is, with the EXIF tag that tells a viewer how to turn it."""
+    img = Image.fromarray(rgb)
+    exif = img.getexif()
+    exif[EXIF_ORIENTATION] = orientation
+    img.save(path, quality=95, exif=exif)
+
+
+def _marked(h: int = 200, w: int = 300) -> np.ndarray:
+    """An h×w RGB grey image with a pure red 40×40 block in its top-left corner."""
+    rgb = np.full((h, w, 3), 128, np.uint8)
+    rgb[:40, :40] = (255, 0, 0)
+    return rgb
+
+
+def _corners(bgr: np.ndarray) -> dict[str, np.ndarray]:
+    """The mean BGR colour of each 20×20 corner (inside the marker when it is there)."""
+    c = 20
+    return {
+        "top-left": bgr[:c, :c].mean(axis=(0, 1)),
+        "top-right": bgr[:c, -c:].mean(axis=(0, 1)),
+        "bottom-left": bgr[-c:, :c].mean(axis=(0, 1)),
+        "bottom-right": bgr[-c:, -c:].mean(axis=(0, 1)),
+    }
+
+
+@pytest.mark.parametrize(
+    ("orientation", "marker_at"),
+    # EXIF 6: stored row 0 is the picture's right side, column 0 its top, so the
+    # stored top-left pixel belongs at the top right; 8: row 0 is the left side and
+    # column 0 the bottom, so it belongs at the bottom left.
+    [(1, "top-left"), (6, "top-right"), (8, "bottom-left")],
+)
+def test_read_image_turns_a_photo_upright_by_its_exif_orientation(tmp_path, orientation, marker_at):
+    path = tmp_path / "photo.jpg"
+    _jpeg_with_orientation(path, _marked(), orientation)
+    bgr = read_image(path)
+    assert bgr is not None and bgr.dtype == np.uint8 and bgr.flags.c_contiguous
+    assert bgr.shape == ((200, 300, 3) if orientation == 1 else (300, 200, 3))
+    for corner, (b, g, r) in _corners(bgr).items():
+        if corner == marker_at:
+            # red in the file is red in a BGR frame: channel 2
+            assert r > 230 and g < 25 and b < 25, (corner, b, g, r)
+        else:
+            assert abs(r - 128) < 10 and abs(g - 128) < 10, (corner, b, g, r)
+
+
+def test_a_code_photographed_sideways_reads_after_read_image(tmp_path):
+    text = "HTTPS://SHOP.EXAMPLE-RETAILER.COM/Q/SIDEWAYS234567"
+    code = np.asarray(qrcode.make(text, box_size=6, border=4).convert("RGB"))
+    upright = np.full((480, 640, 3), 200, np.uint8)
+    h, w = code.shape[:2]
+    upright[40 : 40 + h, 60 : 60 + w] = code
+    # A camera held sideways stores the scene turned a quarter counter-clockwise and
+    # tags it 6, "turn me clockwise to view".
+    stored = np.ascontiguousarray(np.rot90(upright))
+    assert stored.shape == (640, 480, 3)
+    path = tmp_path / "sideways.jpg"
+    _jpeg_with_orientation(path, stored, 6)
+    bgr = read_image(path)
+    assert bgr is not None and bgr.shape == (480, 640, 3)
+    # what the kiosk sees is the upright scene, to within JPEG's losses
+    assert np.abs(bgr.astype(int) - upright[:, :, ::-1]).mean() < 4
+    assert decode_frame(bgr).texts == (text,)
+
+
+def test_read_image_gives_none_for_what_is_not_an_image(tmp_path):
+    (tmp_path / "truncated.png").write_bytes(_truncated_png(tmp_path))
+    (tmp_path / "notes.png").write_text("a text file, whatever its name says\n")
+    (tmp_path / "folder.png").mkdir()
+    assert read_image(tmp_path / "whole.png") is not None, "the untruncated PNG reads"
+    for name in ("missing.png", "folder.png", "truncated.png", "notes.png"):
+        assert read_image(tmp_path / name) is None, name
+    assert read_image(str(tmp_path / "missing.png")) is None
+
+
+_READ_ONE_FRAME = """
+import json, sys
+from kiosk.camera import ImageFolderCamera, VideoFileCamera
+from kiosk.qr_decode import decode_frame
+cls = {"folder": ImageFolderCamera, "video": VideoFileCamera}[sys.argv[1]]
+with cls(sys.argv[2]) as cam:
+    frame = cam.read()
+texts = list(decode_frame(frame.image).texts)
+print(json.dumps({"texts": texts, "cv2": "cv2" in sys.modules}))
+"""
+
+
+def _read_one_frame_in_a_fresh_python(kind: str, path: Path) -> dict:
+    r = subprocess.run(
+        [sys.executable, "-c", _READ_ONE_FRAME, kind, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.splitlines()[-1])
+
+
+def test_an_image_folder_camera_and_the_decode_path_never_import_opencv(tmp_path):
+    # OpenCV costs the kiosk ~32 MB resident on import and ~25 MB more on first use;
+    # only the capture sources may load it. The video run shows that the probe
+    # would see it if it were loaded.
+    sample = make_sample("clean", 11)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "code.png"), sample.image)
+    got = _read_one_frame_in_a_fresh_python("folder", folder)
+    assert got == {"texts": [sample.text], "cv2": False}
+
+    video = tmp_path / "code.avi"
+    write_video(video, [sample.image] * 3)
+    got = _read_one_frame_in_a_fresh_python("video", video)
+    assert got == {"texts": [sample.text], "cv2": True}
 
 
 def test_read_needs_an_open_source(tmp_path):

@@ -144,3 +144,67 @@ def test_two_codes_in_one_frame_both_read():
         h, w = code.shape
         frame[100 : 100 + h, left : left + w] = code[..., None]
     assert sorted(decode_frame(frame).texts) == sorted(urls)
+
+
+def _random_frame(channels: int, seed: int = 4) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (120, 160, channels), np.uint8)
+
+
+@pytest.mark.parametrize(("channels", "code"), [(3, cv2.COLOR_BGR2GRAY), (4, cv2.COLOR_BGRA2GRAY)])
+def test_to_grey_matches_opencv_within_one_level(channels, code):
+    frame = _random_frame(channels)
+    # a frame of pure blue: a channel-order mistake would turn it 29 grey levels
+    # into 76 (the weights of B and R)
+    frame[:10, :10, :3] = (255, 0, 0)
+    ours = qr_decode.to_grey(frame)
+    theirs = cv2.cvtColor(frame, code)
+    assert ours.shape == (120, 160) and ours.dtype == np.uint8
+    assert np.abs(ours.astype(int) - theirs).max() <= 1
+    assert ours.flags.c_contiguous
+
+
+def test_to_grey_reads_a_crop_that_is_not_contiguous():
+    frame = _random_frame(3)
+    crop = frame[10:90:2, 5:150:3]
+    assert not crop.flags.c_contiguous
+    ours = qr_decode.to_grey(crop)
+    assert ours.shape == crop.shape[:2] and ours.flags.c_contiguous
+    theirs = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_BGR2GRAY)
+    assert np.abs(ours.astype(int) - theirs).max() <= 1
+    grey = frame[:, :, 1]
+    assert not grey.flags.c_contiguous
+    assert np.array_equal(qr_decode.to_grey(grey), grey)
+    assert np.array_equal(qr_decode.to_grey(frame[:, :, 1:2]), grey)
+
+
+def _step_edge(dark: int = 80, bright: int = 170) -> np.ndarray:
+    """64×64 grey, ``dark`` left of column 32 and ``bright`` from it on."""
+    grey = np.full((64, 64), dark, np.uint8)
+    grey[:, 32:] = bright
+    return grey
+
+
+def test_unsharp_overshoots_a_step_edge():
+    grey = _step_edge()
+    sharp = qr_decode.unsharp(grey)
+    assert sharp.shape == grey.shape and sharp.dtype == np.uint8
+    row = sharp[32].astype(int)
+    # the dark side dips below 80 and the bright side rises past 170 next to the
+    # edge: more contrast across it than the input has
+    assert row[31] < 80 - 10 and row[32] > 170 + 10, row[26:38]
+    assert row[31] < row[26] and row[32] > row[37]
+    # far from the edge the levels are left alone
+    assert row[0] == 80 and row[63] == 170
+    # an edge near the ends of the range overshoots into 0 and 255, clipped rather
+    # than wrapped round in uint8
+    row = qr_decode.unsharp(_step_edge(10, 245))[32].astype(int)
+    assert row[31] == 0 and row[32] == 255, row[26:38]
+
+
+def test_upscale2_doubles_both_sides():
+    grey = _step_edge()[:, 8:]  # 64 high, 56 wide: not square, so a swap shows
+    big = qr_decode.upscale2(np.ascontiguousarray(grey))
+    assert big.shape == (128, 112) and big.dtype == np.uint8
+    # the edge lands at twice its column, the flat sides keep their levels
+    assert big[10, 0] == 80 and big[10, -1] == 170
+    assert big[10, 2 * 24 - 3] < 125 < big[10, 2 * 24 + 2]
