@@ -114,9 +114,10 @@ def _search(k: Any, query: str) -> Iterator[Any]:
         yield k.until(lambda: True, 1, "the next key")  # one frame between keys
     search = k.controllers.search
     yield k.until(lambda: search.state.value != "typing", 5, f"results for {query!r}")
-    results = k.find("search", "results")
-    if results.children:
-        k.tap(results.children[-1])  # the top row
+    if search.rows():
+        screen = k.screen("search")
+        yield k.until(lambda: screen.row_widgets(), 5, "the rows drawn")
+        k.tap(screen.row_widgets()[0])  # the top row
         yield k.until(lambda: _on(k, "product"), 5, "the product page")
         k.tap(k.find("product", "back"))
         yield k.until(lambda: _on(k, "search"), 5, "back to the search")

@@ -134,3 +134,45 @@ yield k.until(lambda: c.search.query == "r", 5, "a key typed into the new screen
     # the dropped screens' listeners (the search keyboard's among them) are let go
     # during the reset's own notification: none may run on a screen already disposed
     assert "listener failed" not in run.log, run.log[-3000:]
+
+
+def test_result_rows_scrolled_out_or_left_over_go_with_the_session(ui) -> None:
+    """Only the result rows in view are widgets, and Kivy keeps the ones a RecycleView
+    lets go (fewer results, a scroll) in one cache for the whole process, texts and
+    all: at the reset they go too, and nothing of the last shopper's results is left."""
+    run = ui.run(
+        COUNT
+        + """
+from kiosk.screens.search import ResultRow
+
+
+def rows_alive():
+    gc.collect()
+    return sorted(o.name for o in gc.get_objects() if type(o) is ResultRow)
+
+
+yield k.until(lambda: k.current == "home" and settled(), 10, "the home screen")
+c = k.controllers
+k.tap_text("Find a product")
+screen = k.screen("search")
+yield k.until(lambda: k.current == "search" and settled(), 5, "the search screen")
+for ch in "rain":
+    c.search.key(ch)
+yield k.until(lambda: len(screen.row_widgets()) == 3, 5, "three rows")
+k.result["three"] = [r.name for r in screen.row_widgets()]
+for ch in " poncho":
+    c.search.key(ch)
+yield k.until(lambda: len(screen.row_widgets()) == 1, 5, "one row")
+k.result["one"] = [r.name for r in screen.row_widgets()]
+k.result["before"] = rows_alive()  # the two let go wait in Kivy's cache
+c.session.reset("timeout")
+yield k.until(lambda: k.current == "home" and settled() and len(k.app.manager.screens) == 1,
+              5, "home alone")
+yield k.until(lambda: not rows_alive(), 5, "no result row left")
+k.result["after"] = rows_alive()
+"""
+    )
+    r = run.result
+    assert len(r["three"]) == 3 and r["one"] == ["Rain Poncho"], r
+    assert len(r["before"]) == 3 and "Rain Poncho" in r["before"], r
+    assert r["after"] == []
