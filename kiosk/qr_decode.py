@@ -114,15 +114,21 @@ PASSES = ("zxing", "zxing-sharpened", "zxing-upscaled", "pyzbar")
 """The names :attr:`Decoded.via` takes, in the order the passes run."""
 
 
-def decode_frame(image: np.ndarray) -> Decoded:
+def decode_frame(image: np.ndarray, retries: bool = True) -> Decoded:
     """Every QR code text in ``image`` (BGR or grey ``uint8`` array), via the first
-    pass that finds any; ``Decoded((), None)`` when none does."""
+    pass that finds any; ``Decoded((), None)`` when none does.
+
+    ``retries=False`` stops after the first pass when it found nothing code-like at all
+    (a frame where it located a symbol it could not read still gets every retry);
+    :class:`FrameDecoder` uses it on a camera's frames."""
     if image.dtype != np.uint8 or image.size == 0:
         raise ValueError(f"not an image frame: {image.dtype} array of shape {image.shape}")
     grey = to_grey(image)
     texts, located = _zxing(grey)
     if texts:
         return Decoded(tuple(dict.fromkeys(texts)), PASSES[0])
+    if not (retries or located):
+        return Decoded((), None)
     # The sharpened frame is searched at full size only: the edges it restores are
     # those of small codes, and downscaling would blur them again.
     texts, located_sharp = _zxing(unsharp(grey), downscale=False)
@@ -138,3 +144,26 @@ def decode_frame(image: np.ndarray) -> Decoded:
         if texts:
             return Decoded(tuple(dict.fromkeys(texts)), PASSES[3])
     return Decoded((), None)
+
+
+class FrameDecoder:
+    """:func:`decode_frame` for one camera's stream of frames, at a third of the cost
+    while nothing is in view.
+
+    The first pass runs on every frame. The retries (sharpened, upscaled, ZBar) run on
+    every frame where it located something code-like, and otherwise on every
+    ``retry_every``-th frame only: at the scanner's 15 decodes a second, a code so
+    small or blurred that only a retry reads it is still tried five times a second,
+    and an empty counter costs one zxing pass on two frames of three. (The retries
+    with Pillow cost some 10 ms a frame more than the first pass; docs/decisions.md.)
+    """
+
+    def __init__(self, retry_every: int = 3) -> None:
+        if retry_every < 1:
+            raise ValueError(f"retry_every must be >= 1, not {retry_every}")
+        self.retry_every = retry_every
+        self._frames = 0
+
+    def __call__(self, image: np.ndarray) -> Decoded:
+        self._frames += 1
+        return decode_frame(image, retries=self._frames % self.retry_every == 0)

@@ -8,8 +8,9 @@ Two threads, so that neither a slow decoder nor a slow camera holds up the other
   what it reads is at most one frame old);
 * the decode thread takes the frame in the slot, at most ``max_decode_rate`` times a
   second, and runs :func:`kiosk.qr_decode.decode_frame` on it (the same function as
-  ``python main.py qr decode``). With no new frame it sleeps; it never decodes the
-  same frame twice.
+  ``python main.py qr decode``, through a :class:`~kiosk.qr_decode.FrameDecoder`,
+  which runs its retries on an empty frame only on every third). With no new frame it
+  sleeps; it never decodes the same frame twice.
 
 A code is reported once while it stays in view: again only after it has been out of
 every decoded frame for ``forget_after`` seconds (frame time), so holding a flyer up
@@ -38,7 +39,7 @@ from types import TracebackType
 import numpy as np
 
 from kiosk.camera import Camera, CameraError, Frame
-from kiosk.qr_decode import Decoded, decode_frame
+from kiosk.qr_decode import Decoded, FrameDecoder
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class Scanner:
         camera: Camera,
         on_result: Callable[[ScanResult], object] | None = None,
         *,
-        decoder: Decoder = decode_frame,
+        decoder: Decoder | None = None,
         max_decode_rate: float = 15.0,
         forget_after: float = 1.5,
     ) -> None:
@@ -91,7 +92,8 @@ class Scanner:
         self.finished = threading.Event()
         """Set when the decode thread has ended (stopped, camera failed or ran out)."""
         self._on_result = on_result
-        self._decoder = decoder
+        # a FrameDecoder of its own by default: it counts this camera's frames
+        self._decoder = decoder if decoder is not None else FrameDecoder()
         self._interval = 1.0 / max_decode_rate
         self._forget_after = forget_after
         self._cond = threading.Condition()

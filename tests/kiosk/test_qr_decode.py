@@ -208,3 +208,40 @@ def test_upscale2_doubles_both_sides():
     # the edge lands at twice its column, the flat sides keep their levels
     assert big[10, 0] == 80 and big[10, -1] == 170
     assert big[10, 2 * 24 - 3] < 125 < big[10, 2 * 24 + 2]
+
+
+def _retry_only(samples: list[qr_distort.Sample]) -> tuple[qr_distort.Sample, bool]:
+    """A frame of the set that only a retry reads, and whether the first pass located
+    a symbol in it."""
+    for s in samples:
+        if s.text is not None and decode_frame(s.image).via in PASSES[1:]:
+            return s, qr_decode._zxing(qr_decode.to_grey(s.image))[1]
+    raise AssertionError("no frame of the set needs a retry")
+
+
+def test_without_retries_only_an_empty_looking_frame_skips_them(hard):
+    unlocated = [s for s in hard if not qr_decode._zxing(qr_decode.to_grey(s.image))[1]]
+    s, located = _retry_only(unlocated)
+    assert not located
+    assert decode_frame(s.image, retries=False) == qr_decode.Decoded((), None)
+    assert decode_frame(s.image).texts == (s.text,)
+    # a frame whose first pass located a symbol it could not read: retried anyway
+    located_ones = [s for s in hard if qr_decode._zxing(qr_decode.to_grey(s.image))[1]]
+    hits = [s for s in located_ones if s.text and decode_frame(s.image).via in PASSES[1:]]
+    assert hits, "the hard set has frames located by the first pass and read by a retry"
+    assert all(decode_frame(s.image, retries=False).texts == (s.text,) for s in hits)
+    # a frame the first pass reads needs no retry either way
+    easy = next(s for s in hard if s.text and decode_frame(s.image).via == PASSES[0])
+    assert decode_frame(easy.image, retries=False).texts == (easy.text,)
+
+
+def test_a_frame_decoder_retries_an_empty_looking_frame_every_third_time(hard):
+    unlocated = [s for s in hard if not qr_decode._zxing(qr_decode.to_grey(s.image))[1]]
+    s, _ = _retry_only(unlocated)
+    decoder = qr_decode.FrameDecoder()
+    got = [decoder(s.image).texts for _ in range(6)]
+    assert got == [(), (), (s.text,), (), (), (s.text,)]
+    every = qr_decode.FrameDecoder(retry_every=1)  # every frame: as decode_frame
+    assert [every(s.image).texts for _ in range(2)] == [(s.text,)] * 2
+    with pytest.raises(ValueError, match="retry_every"):
+        qr_decode.FrameDecoder(retry_every=0)
