@@ -2,16 +2,16 @@
 
 :class:`Camera` is the interface the scanner reads from. :class:`DeviceCamera` opens a
 camera by index through OpenCV; :class:`VideoFileCamera` and :class:`ImageFolderCamera`
-play a recording or a folder of stills, for tests and the demo.
-
-OpenCV is imported by the two capture sources only, when one is opened: importing it
-makes some 32 MB resident and its first image operations about 25 MB more, an eighth of
-the kiosk's 250 MB budget, for a module whose capture is all the kiosk needs of it.
-Still images are read with Pillow (:func:`read_image`), and the decode path works with
-Pillow and NumPy (:mod:`kiosk.qr_decode`), so a kiosk fed by an image folder never
-loads OpenCV at all. Every source hands out
+play a recording or a folder of stills, for tests and the demo. Every source hands out
 :class:`Frame` objects: a BGR ``uint8`` array and the ``time.monotonic()`` at which it
 was captured.
+
+OpenCV is imported by the two capture sources only, when one is opened: importing it
+makes some 32 MB resident and its first image operations about 25 MB more, nearly a
+quarter of the kiosk's 250 MB budget, for a module whose capture is all the kiosk needs
+of it. Still images are read with Pillow (:func:`read_image`), and the decode path works
+with Pillow and NumPy (:mod:`kiosk.qr_decode`), so a kiosk fed by an image folder never
+loads OpenCV at all.
 
 File sources can be paced (``realtime=True``) at the recording's frame rate, so that a
 scanner behind them drops frames exactly as it would behind a live camera; unpaced,

@@ -37,7 +37,7 @@ def forget_recycled_views() -> int:
     for every RecycleView of the process (up to 1,000 widgets), to reuse in the next.
     At a session's end they would keep the last shopper's results, and each row the
     screen it opens from. ``_cached_views`` and ``_cache_count`` are private to Kivy
-    (2.3); the search UI test fails if a dropped search screen stays alive."""
+    (2.3): ``tests/kiosk/ui/test_memory.py`` fails if a row outlives the session."""
     from kivy.uix.recycleview import views
 
     dropped = sum(len(v) for v in views._cached_views.values())
