@@ -75,10 +75,31 @@ def _frames(folder: Path, text: str, seed: int) -> None:
         cv2.imwrite(str(folder / f"{i:03d}.png"), blank if i < LEAD_FRAMES else held)
 
 
-def camera_device(tmp: Path, config: Path, n: int, name: str) -> tuple[Path, Path, Path]:
+def _video(folder: Path, video: Path) -> None:
+    """The frames of ``folder`` as an MJPG recording at 10 frames/s."""
+    import cv2
+
+    files = sorted(folder.iterdir())
+    first = cv2.imread(str(files[0]))
+    h, w = first.shape[:2]
+    out = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (w, h))
+    if not out.isOpened():
+        raise RuntimeError(f"OpenCV cannot write {video}")
+    for f in files:
+        out.write(cv2.imread(str(f)))
+    out.release()
+
+
+def camera_device(
+    tmp: Path, config: Path, n: int, name: str, video: bool = False
+) -> tuple[Path, Path, Path]:
     """The test signing key given to the device, ``n`` profile codes' frames (folders
     ``c000``…, each a code held up), an empty image-folder camera and a device config
-    reading it; returns (that config, the frames folder, the camera folder)."""
+    reading it; returns (that config, the frames folder, the camera folder).
+
+    ``video``: each code's frames also as a recording (``c000.avi``…) and the camera a
+    video file (the camera path, holding the first code's recording until the caller
+    copies another over it), read through OpenCV as a camera device is."""
     from edge_sync import EdgeClient
     from edge_sync.config import load_device_config
     from edge_sync.protocol.tokens import Keyring, keys_message
@@ -95,7 +116,13 @@ def camera_device(tmp: Path, config: Path, n: int, name: str) -> tuple[Path, Pat
         token = SIGNER.sign("p", f"p-{name}{i:04d}", not_before=today - timedelta(days=1),
                             not_after=today + timedelta(days=30))  # fmt: skip
         _frames(frames / f"c{i:03d}", SIGNER.url(token), i)
-    cam.mkdir()
+        if video:
+            _video(frames / f"c{i:03d}", frames / f"c{i:03d}.avi")
+    if video:
+        cam = cam.with_suffix(".avi")
+        shutil.copy(frames / "c000.avi", cam)
+    else:
+        cam.mkdir()
     device = tmp / f"{name}-device.toml"
     device.write_text(config.read_text() + f'[kiosk]\ncamera = "file:{cam}"\n')
     return device, frames, cam

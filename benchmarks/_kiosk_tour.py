@@ -2,8 +2,8 @@
 touch, over and over (``main.py kiosk --script benchmarks/_kiosk_tour.py``).
 
 One cycle: the language switched to German and back on home; "Scan your code" with a
-profile code held up to the camera (an image-folder camera; a few empty frames, then
-the code) → welcome → consent answered once → "Done" → feedback: a face, a reason →
+profile code held up to the camera (a few empty frames, then the code; the camera a
+video file read through OpenCV, as a camera device is, or an image folder) → welcome → consent answered once → "Done" → feedback: a face, a reason →
 thank you; the idle reset; "Find a product", the query typed key by key on the
 on-screen keyboard, the first result opened, back, back; every other cycle the staff
 corner held, the PIN typed on its pad, the pickup desk (its camera preview), the
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,15 +27,20 @@ STAFF_NAME = "Ann"
 CODES = 5
 
 
-def prepare(tmp: Path, config: Path, queries: list[str], seconds: float) -> tuple[Path, dict]:
+def prepare(
+    tmp: Path, config: Path, queries: list[str], seconds: float, video: bool = True
+) -> tuple[Path, dict]:
     """The device's keys for the codes, the codes' camera frames, and a device config
-    whose camera is the image folder; returns (that config, the environment to run with)."""
+    whose camera is a video file (``video``: read through OpenCV, as a camera device
+    is) or an image folder (read with Pillow); returns (that config, the environment to
+    run with)."""
     from benchmarks._kiosk_scan_screen import camera_device
 
-    tour_config, frames, cam = camera_device(tmp, config, CODES, "tour")
-    params = tmp / "tour.json"
+    name = "tour" if video else "tour-folder"
+    tour_config, frames, cam = camera_device(tmp, config, CODES, name, video=video)
+    params = tmp / f"{name}.json"
     params.write_text(json.dumps({
-        "frames": str(frames), "camera": str(cam), "duration": seconds,
+        "frames": str(frames), "camera": str(cam), "video": video, "duration": seconds,
         "queries": [q for q in queries if q.isascii() and q.replace(" ", "").isalnum()][:20],
     }))  # fmt: skip
     return tour_config, {"OMK_BENCH_TOUR": str(params)}
@@ -54,7 +60,11 @@ def script(k: Any) -> Iterator[Any]:
         # each part in its own generator: no screen stays referenced from here once
         # the app drops it at the reset (that would keep its widgets alive)
         yield from _language(k)
-        show_camera(frames / f"c{cycles % CODES:03d}", camera)
+        code = frames / f"c{cycles % CODES:03d}"
+        if params["video"]:  # the next recording where the camera reads (it is closed)
+            shutil.copy(code.with_suffix(".avi"), camera)
+        else:
+            show_camera(code, camera)
         yield from _scan(k, cycles)
         c.session.reset("timeout")
         yield k.until(lambda: _on(k, "home"), 5, "home after the reset")
