@@ -87,13 +87,15 @@ def collect():
         rows_seen[r.row.sku] = [r.name, r.state, r.state_text]
 
 
+from tests.kiosk.ui.waits import drawn
+
 collect()
 scroll = search.ids.scroll
 while len(rows_seen) < len(scroll.data) and scroll.scroll_y > 0:
-    top = search.row_widgets()[0].row.sku
     page = scroll.convert_distance_to_scroll(0, scroll.height * 0.8)[1]
     scroll.scroll_y = max(0.0, scroll.scroll_y - page)
-    yield k.until(lambda: search.row_widgets()[0].row.sku != top, 5, "the next rows")
+    # the RecycleView lays the rows of the new position out before the next frame
+    yield k.until(drawn(lambda: True), 5, "the next rows drawn")
     collect()
 k.result["rows"] = list(rows_seen.values())
 k.result["all_rows"] = len(scroll.data)
