@@ -3,8 +3,9 @@ touch, over and over (``main.py kiosk --script benchmarks/_kiosk_tour.py``).
 
 One cycle: the language switched to German and back on home; "Scan your code" with a
 profile code held up to the camera (a few empty frames, then the code; the camera a
-video file read through OpenCV, as a camera device is, or an image folder) → welcome → consent answered once → "Done" → feedback: a face, a reason →
-thank you; the idle reset; "Find a product", the query typed key by key on the
+video file read through OpenCV, as a camera device is, or an image folder) → welcome
+→ consent answered once → "Done" → feedback: a face, a reason → thank you; the idle
+reset; "Find a product", the query typed key by key on the
 on-screen keyboard, the first result opened, back, back; every other cycle the staff
 corner held, the PIN typed on its pad, the pickup desk (its camera preview), the
 device status, the desk locked again; then the idle reset. Each cycle uses the next of
@@ -124,10 +125,9 @@ def _search(k: Any, query: str) -> Iterator[Any]:
         yield k.until(lambda: True, 1, "the next key")  # one frame between keys
     search = k.controllers.search
     yield k.until(lambda: search.state.value != "typing", 5, f"results for {query!r}")
-    if search.rows():
-        screen = k.screen("search")
-        yield k.until(lambda: screen.row_widgets(), 5, "the rows drawn")
-        k.tap(screen.row_widgets()[0])  # the top row
+    results = k.find("search", "results")
+    if results.children:
+        k.tap(results.children[-1])  # the top row
         yield k.until(lambda: _on(k, "product"), 5, "the product page")
         k.tap(k.find("product", "back"))
         yield k.until(lambda: _on(k, "search"), 5, "back to the search")

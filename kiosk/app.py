@@ -38,7 +38,7 @@ from . import gesture, memory, theme
 from .controllers.kiosk import Controllers
 from .i18n import text
 from .screens import screen_class, screen_names
-from .screens.base import BaseScreen, forget_recycled_views
+from .screens.base import BaseScreen
 from .transition import QuickFade
 from .widgets import Dimmer, StatusStrip, StillThere
 
@@ -181,7 +181,6 @@ class KioskApp(App):
 
     @staticmethod
     def _free_dropped(*_a: Any) -> None:
-        forget_recycled_views()  # the results a dropped search screen scrolled out
         gc.collect()  # widgets hold each other in cycles: free them now, then
         memory.release()  # give the pages back to the system
 

@@ -91,10 +91,10 @@ def script(k: Any) -> Iterator[Any]:
     yield k.until(lambda: kb.open and settled(), 5, "the keyboard")
     for ch in params["query"]:
         k.tap(kb.key_for(ch if ch != " " else "space"))
-    screen = k.screen("search")
-    yield k.until(lambda: screen.row_widgets(), 10, f"results for {params['query']!r}")
+    results = k.find("search", "results")
+    yield k.until(lambda: len(results.children) > 0, 10, f"results for {params['query']!r}")
     yield k.sleep(0.4)
-    rows = screen.row_widgets()
+    rows = list(reversed(results.children))
     k.result["search"] = [[r.row.sku, r.name, r.state_text] for r in rows]
     yield k.shot("05-search")
     k.tap(rows[0])

@@ -30,22 +30,6 @@ KV_DIR = Path(__file__).resolve().parents[2] / "assets" / "kv"
 _loaded: set[str] = set()
 
 
-def forget_recycled_views() -> int:
-    """Empty Kivy's cache of rows scrolled out of a RecycleView; how many it held.
-
-    Kivy keeps such rows, with their texts and text textures, in one module-level cache
-    for every RecycleView of the process (up to 1,000 widgets), to reuse in the next.
-    At a session's end they would keep the last shopper's results, and each row the
-    screen it opens from. ``_cached_views`` and ``_cache_count`` are private to Kivy
-    (2.3): ``tests/kiosk/ui/test_memory.py`` fails if a row outlives the session."""
-    from kivy.uix.recycleview import views
-
-    dropped = sum(len(v) for v in views._cached_views.values())
-    views._cached_views.clear()
-    views._cache_count = 0
-    return dropped
-
-
 def load_kv(name: str) -> None:
     """Load ``assets/kv/<name>.kv`` once per process."""
     if name not in _loaded:

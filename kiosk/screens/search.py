@@ -117,12 +117,7 @@ class StockBadge(BoxLayout):
 
 
 class ResultRow(ButtonBehavior, BoxLayout):
-    """One result; the results' RecycleView sets its properties from the row's data
-    (:meth:`SearchScreen._show`) and reuses it for another row when it scrolls out."""
-
     row = ObjectProperty(None)
-    #: called with the row's SKU when it is tapped
-    opener = ObjectProperty(None, allownone=True)
     name = StringProperty("")
     brand = StringProperty("")
     price = StringProperty("")
@@ -134,10 +129,6 @@ class ResultRow(ButtonBehavior, BoxLayout):
 
     def on_nearby_state(self, *_a: Any) -> None:
         self.nearby_colour = list(state_colour(self.nearby_state or "out"))
-
-    def on_release(self) -> None:
-        if self.opener is not None and self.row is not None:
-            self.opener(self.row.sku)
 
 
 class SearchScreen(BaseScreen):
@@ -208,21 +199,26 @@ class SearchScreen(BaseScreen):
             self._show(rows)
 
     def _show(self, rows: tuple[Any, ...]) -> None:
-        """The results' data: the RecycleView makes widgets for the rows in view only,
-        and a keystroke gives the rows shown new texts (it builds no new ones)."""
-        self.ids.scroll.data = [
-            {"row": r, "name": r.name, "brand": r.brand, "price": r.price_text,
-             "state": r.state, "state_text": r.state_text, "nearby_text": r.nearby_text,
-             "nearby_state": r.nearby_state, "opener": self.open_result}
-            for r in rows
-        ]  # fmt: skip
+        """The rows shown take the new results in place (a keystroke changes their
+        texts; it does not build 20 rows anew and leave the old ones to the collector);
+        rows beyond the new results go."""
+        box = self.ids.results
+        shown = list(reversed(box.children))  # top first
+        for i, r in enumerate(rows):
+            fields = {"row": r, "name": r.name, "brand": r.brand, "price": r.price_text,
+                      "state": r.state, "state_text": r.state_text,
+                      "nearby_text": r.nearby_text, "nearby_state": r.nearby_state}  # fmt: skip
+            if i < len(shown):
+                for key, value in fields.items():
+                    setattr(shown[i], key, value)
+            else:
+                w = ResultRow(**fields)
+                w.bind(on_release=lambda w: self.open_result(w.row.sku))
+                box.add_widget(w)
+        for w in shown[len(rows) :]:
+            box.remove_widget(w)
         self.ids.scroll.scroll_y = 1
         self._shown_rows = rows
-
-    def row_widgets(self) -> list[ResultRow]:
-        """The result rows that are widgets now (those in view), top first."""
-        rows = [w for w in self.ids.results.children if isinstance(w, ResultRow)]
-        return sorted(rows, key=lambda w: -w.top)
 
     def shot_state(self) -> None:
         s = self.controllers.search

@@ -101,11 +101,11 @@ def test_typing_rain_shows_each_state_and_a_result_opens_the_product(ui) -> None
         touch.touch_up()
         for ch in "ain":
             k.tap(kb.key_for(ch))
-        yield k.until(lambda: len(k.screen("search").row_widgets()) == 3, 5, "3 results")
+        yield k.until(lambda: len(k.find("search", "results").children) == 3, 5, "3 results")
         yield k.until(shown("search", lambda: k.controllers.search.state == "results"), 5,
                       "the results drawn")
         k.result["query"] = k.find("search", "query").text
-        rows = k.screen("search").row_widgets()
+        rows = list(reversed(k.find("search", "results").children))
         k.result["rows"] = [(r.name, r.brand, r.price, r.state, r.state_text) for r in rows]
         k.result["row_texts"] = [k.texts(r) for r in rows]
         # what each row's icon and each key draw: a draw call per shape, seen or not
@@ -187,7 +187,7 @@ def test_no_results_say_what_to_do_and_a_typo_is_corrected(ui) -> None:
         for ch in "xyzzy":
             k.tap(kb.key_for(ch))
         yield k.until(lambda: "xyzzy" in message.text, 5, "no results")
-        k.result["none"] = (message.text, len(k.screen("search").row_widgets()))
+        k.result["none"] = (message.text, len(k.find("search", "results").children))
         for _ in range(3):
             k.tap(kb.key_for("backspace"))
         box = k.find("search", "query")
@@ -199,11 +199,11 @@ def test_no_results_say_what_to_do_and_a_typo_is_corrected(ui) -> None:
         yield k.until(lambda: k.controllers.search.query == "", 5, "a clear box")
         for ch in "poncjo":
             k.tap(kb.key_for(ch))
-        yield k.until(lambda: len(k.screen("search").row_widgets()) == 1, 5, "the poncho")
+        yield k.until(lambda: len(k.find("search", "results").children) == 1, 5, "the poncho")
         yield k.until(shown("search", lambda: k.controllers.search.state == "results"), 5,
                       "the poncho drawn")
         k.result["corrected"] = message.text
-        k.result["row"] = k.screen("search").row_widgets()[0].name
+        k.result["row"] = k.find("search", "results").children[0].name
         k.tap(kb.key_for("close"))
         yield k.until(lambda: not kb.open, 5, "the keyboard hidden")
         k.result["hidden"] = (k.controllers.session.keyboard_open, kb.height)
@@ -259,7 +259,7 @@ def test_typing_keeps_the_session_and_a_reset_closes_the_keyboard(ui_short_idle)
             **old, "session": s.keyboard_open, "query": k.controllers.search.query,
             # the next shopper's search screen, built anew
             "label": k.find("search", "query").text,
-            "rows": len(k.screen("search").row_widgets()),
+            "rows": len(k.find("search", "results").children),
         }
     """,
     )
@@ -295,12 +295,12 @@ for lang in ("en", "de"):
     k.result.setdefault("layouts", {})[lang] = sorted(kb._keys)
     for ch in "rain":
         k.tap(kb.key_for(ch))
-    yield k.until(lambda: len(k.screen("search").row_widgets()) == 3, 5, "results")
+    yield k.until(lambda: len(k.find("search", "results").children) == 3, 5, "results")
     yield k.until(shown("search", lambda: k.controllers.search.state == "results"), 5,
                   "the results drawn")
     k.result["clipped"][f"search-{lang}"] = _clipped(k)
     yield k.shot(f"search-ORIENT-{lang}")
-    rows = k.screen("search").row_widgets()
+    rows = list(reversed(k.find("search", "results").children))
     k.tap(next(r for r in rows if r.row.sku == "RP-01"))
     yield k.until(lambda: k.current == "product" and settled(), 5, "the product page")
     yield k.until(shown("product"), 5, "the product page drawn")
