@@ -5,10 +5,10 @@ One cycle: the language switched to German and back on home; "Scan your code" wi
 profile code held up to the camera (a few empty frames, then the code; the camera a
 video file read through OpenCV, as a camera device is, or an image folder) → welcome
 → consent answered once → "Done" → feedback: a face, a reason → thank you; the idle
-reset; "Find a product", the query typed key by key on the
-on-screen keyboard, the first result opened, back, back; every other cycle the staff
-corner held, the PIN typed on its pad, the pickup desk (its camera preview), the
-device status, the desk locked again; then the idle reset. Each cycle uses the next of
+reset; "Find a product", the query typed key by key on the on-screen keyboard, the
+first result opened, back, back; every other cycle the staff corner held, the PIN
+typed on its pad, the pickup desk (its camera preview), the device status, the desk
+locked again; then the idle reset. Each cycle uses the next of
 a few codes and queries. The script reads its material from the JSON file named by
 ``OMK_BENCH_TOUR`` (``prepare`` writes both) and records ``cycles`` in the result.
 """

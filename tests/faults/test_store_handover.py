@@ -24,7 +24,7 @@ from edge_sync.client import EdgeClient
 from edge_sync.pickups import PickupDesk, PickupRefused, StaffUnlock
 from edge_sync.protocol import utcnow
 from tests.central.ops.receiver import receiver
-from tests.support.store_world import PIN, World
+from tests.support.store_world import PIN, World, reported_inventory
 from tests.support.waiting import wait_for
 
 ORDER_EVENTS = ["order.ready", "order.picked_up", "order.no_show", "order.conflict"]
@@ -157,11 +157,6 @@ def test_a_stock_import_reaches_the_kiosk_as_a_delta(spine):
         wait_for(low, timeout=60, message="the new stock on the device")
         now = client.availability.data_age().version
         assert now > before
-        # the daemon reports what it applied just after the data's own transaction
-        status = wait_for(
-            lambda: (st := client.sync_status()["inventory"] or {}).get("version") == now and st,
-            timeout=30,
-            message="the daemon reporting the new version",
-        )
+        status = reported_inventory(client, now)
         assert status["applied"].get("delta", 0) >= 1, status
         assert status["applied"].get("snapshot", 0) == 1, status  # no refetch was needed

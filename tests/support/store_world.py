@@ -46,6 +46,18 @@ def device_rows(db: Path, sql: str, *args: object) -> list[tuple]:
         c.close()
 
 
+def reported_inventory(client: EdgeClient, version: int, timeout: float = 30) -> dict:
+    """The store-data status the device's daemon reports, once it reports ``version``:
+    the daemon writes that report just after the data's own transaction, so a test that
+    saw the version in edge.db may still read the report before it."""
+
+    def reported() -> dict | None:
+        status = client.sync_status()["inventory"] or {}
+        return status if status.get("version") == version else None
+
+    return wait_for(reported, timeout=timeout, message=f"the daemon reporting version {version}")
+
+
 class World:
     """Central with the demo retailer's stores, catalog and stock, one staff member in
     the spine's store, and devices whose configs fetch that store's data; central and

@@ -38,7 +38,7 @@ from edge_sync.protocol.settings import BrokerSettings, validate_config
 from edge_sync.protocol.store_data import parse_delta
 from tests.support.mqtt import MqttProbe
 from tests.support.ports import free_port
-from tests.support.store_world import device_rows
+from tests.support.store_world import device_rows, reported_inventory
 from tests.support.waiting import wait_for
 
 from .world import SETTINGS, seed, set_staff
@@ -187,14 +187,11 @@ def orders(cfg: DeviceConfig) -> dict[str, tuple]:
 
 def inventory_status(shop: Shop, cfg: DeviceConfig) -> dict[str, Any]:
     """The store-data status the daemon reports, once it reports the version its edge.db
-    holds (the daemon writes the report just after the data, not in its transaction)."""
+    holds."""
     (client,) = [c for d, _, c in shop.devices if d.cfg is cfg]
-
-    def reported() -> dict[str, Any] | None:
-        status = client.sync_status()["inventory"] or {}
-        return status if status.get("version") == version(cfg) else None
-
-    return wait_for(reported, timeout=30, message=f"{cfg.device.id} reporting its version")
+    held = version(cfg)
+    assert held is not None, f"{cfg.device.id} holds no store data"
+    return reported_inventory(client, held)
 
 
 def test_a_new_device_that_missed_the_pickups_message_gets_the_order_by_delta(shop: Shop):
