@@ -45,12 +45,19 @@ class CameraError(Exception):
     """A camera source that cannot be opened or read; the message says what to check."""
 
 
+#: the most pixels of an image file read (a 50-megapixel phone photo has 8160×6144);
+#: a file claiming more is refused from its header, before it is decoded
+MAX_IMAGE_PIXELS = 64_000_000
+
+
 def read_image(path: str | Path) -> np.ndarray | None:
     """An image file as an H×W×3 BGR ``uint8`` array, turned upright as its EXIF
     orientation says (a phone's photo of a code is stored sideways); None when the file
-    is missing or no image Pillow can decode."""
+    is missing, no image Pillow can decode, or over ``MAX_IMAGE_PIXELS``."""
     try:
         with Image.open(path) as im:
+            if im.width * im.height > MAX_IMAGE_PIXELS:
+                return None
             im = ImageOps.exif_transpose(im).convert("RGB")
             rgb = np.asarray(im)
     except (OSError, ValueError, Image.DecompressionBombError):

@@ -28,7 +28,10 @@ def _read_image(path: Path) -> tuple[np.ndarray | None, str | None]:
         return None, "is a directory, not an image"
     image = read_image(path)
     if image is None:
-        return None, "not an image the kiosk can read (PNG, JPEG, BMP, TIFF, WebP work)"
+        return (
+            None,
+            "not an image the kiosk can read (PNG, JPEG, BMP, TIFF, WebP up to 64 megapixels)",
+        )
     return image, None
 
 

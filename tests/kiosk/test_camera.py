@@ -17,6 +17,7 @@ import qrcode
 from PIL import Image
 
 from kiosk.camera import (
+    MAX_IMAGE_PIXELS,
     Camera,
     CameraError,
     DeviceCamera,
@@ -291,3 +292,14 @@ def test_open_camera_picks_the_source_from_its_name(tmp_path, video_of):
         open_camera("96")
     with pytest.raises(CameraError, match="does not exist"):
         open_camera(str(tmp_path / "missing.mp4"))
+
+
+def test_read_image_refuses_an_image_too_large_from_its_header(tmp_path):
+    # 100 megapixels in one bit each: a small file that would decode to 300 MB of BGR
+    Image.new("1", (10_000, 10_000)).save(tmp_path / "huge.png")
+    assert (tmp_path / "huge.png").stat().st_size < 1_000_000
+    assert MAX_IMAGE_PIXELS < 10_000 * 10_000
+    assert read_image(tmp_path / "huge.png") is None
+    Image.new("1", (4000, 3000)).save(tmp_path / "photo.png")  # 12 MP: read
+    image = read_image(tmp_path / "photo.png")
+    assert image is not None and image.shape == (3000, 4000, 3)
