@@ -2,8 +2,9 @@
 touch, over and over (``main.py kiosk --script benchmarks/_kiosk_tour.py``).
 
 One cycle: the language switched to German and back on home; "Scan your code" with a
-profile code held up to the camera (a few empty frames, then the code; the camera a
-video file read through OpenCV, as a camera device is, or an image folder) → welcome
+profile code held up to the camera (a few empty frames, then the code; the camera an
+MJPG recording, whose JPEG frames Pillow decodes as it does a USB camera's MJPEG, with
+the V4L2 module a camera is read through loaded too; or an image folder) → welcome
 → consent answered once → "Done" → feedback: a face, a reason → thank you; the idle
 reset; "Find a product", the query typed key by key on the on-screen keyboard, the
 first result opened, back, back; every other cycle the staff corner held, the PIN
@@ -32,9 +33,9 @@ def prepare(
     tmp: Path, config: Path, queries: list[str], seconds: float, video: bool = True
 ) -> tuple[Path, dict]:
     """The device's keys for the codes, the codes' camera frames, and a device config
-    whose camera is a video file (``video``: read through OpenCV, as a camera device
-    is) or an image folder (read with Pillow); returns (that config, the environment to
-    run with)."""
+    whose camera is an MJPG recording (``video``: its frames decoded as a USB camera's
+    MJPEG is) or an image folder (read with Pillow); returns (that config, the
+    environment to run with)."""
     from benchmarks._kiosk_scan_screen import camera_device
 
     name = "tour" if video else "tour-folder"
@@ -51,6 +52,10 @@ def script(k: Any) -> Iterator[Any]:
     from kiosk.demo_shopper import show_camera
 
     params = json.loads(Path(os.environ["OMK_BENCH_TOUR"]).read_text())
+    if params["video"]:
+        # a USB camera's MJPEG comes through V4L2 (kiosk/camera/device.py): its module
+        # is loaded here, so that its memory counts, as on a kiosk with a camera
+        import linuxpy.video.device  # noqa: F401
     frames, camera = Path(params["frames"]), Path(params["camera"])
     queries: list[str] = params["queries"]
     c = k.controllers

@@ -32,9 +32,9 @@ from .camera import (
     Frame,
     ImageFolderCamera,
     VideoFileCamera,
-    _Pacer,
     read_image,
 )
+from .camera.base import Pacer
 from .scanner import Scanner, ScanResult
 
 log = logging.getLogger(__name__)
@@ -51,13 +51,13 @@ class StillImageCamera(Camera):
         self.path, self.fps = Path(path), fps
         self.name = f"image file {self.path}"
         self._image: np.ndarray | None = None
-        self._pacer: _Pacer | None = None
+        self._pacer: Pacer | None = None
 
     def _open(self) -> None:
         image = read_image(self.path)
         if image is None:
             raise CameraError(f"{self.name} is missing or not an image the kiosk can read")
-        self._image, self._pacer = image, _Pacer(self.fps)
+        self._image, self._pacer = image, Pacer(self.fps)
 
     def _read(self) -> np.ndarray | None:
         assert self._image is not None and self._pacer is not None

@@ -44,7 +44,7 @@ class KioskSettings:
     #: product data older than this says "may be out of date"
     stale_after_s: float = 6 * 3600.0
     language: str = i18n.DEFAULT_LANGUAGE
-    #: the scan screen's camera: ``device:N`` (OpenCV index N), ``file:PATH`` (a video,
+    #: the scan screen's camera: ``device:N`` (/dev/videoN), ``file:PATH`` (a video,
     #: a folder of images or one image, played as a camera; tests and the demo) or ``none``
     camera: str = "device:0"
 

@@ -215,7 +215,14 @@ def test_an_image_folder_camera_and_the_decode_path_never_import_opencv(tmp_path
     got = _read_one_frame_in_a_fresh_python("folder", folder)
     assert got == {"texts": [sample.text], "cv2": False}
 
+    # an MJPG AVI is read as a USB camera's MJPEG is, by Pillow
     video = tmp_path / "code.avi"
+    write_video(video, [sample.image] * 3)
+    got = _read_one_frame_in_a_fresh_python("video", video)
+    assert got == {"texts": [sample.text], "cv2": False}
+
+    # any other video goes through OpenCV: the probe sees it loaded
+    video = tmp_path / "code.mp4"
     write_video(video, [sample.image] * 3)
     got = _read_one_frame_in_a_fresh_python("video", video)
     assert got == {"texts": [sample.text], "cv2": True}

@@ -221,9 +221,12 @@ def test_kiosk_scanning_imports_no_network_or_gui_library():
 
 
 def test_module_sources_stay_small():
-    for name in ("camera", "scanner", "qr_decode", "decode_cli"):
-        lines = (REPO_ROOT / "kiosk" / f"{name}.py").read_text().count("\n")
-        assert lines < 400, (name, lines)
+    files = [REPO_ROOT / "kiosk" / f"{n}.py" for n in ("scanner", "qr_decode", "decode_cli")]
+    files += sorted((REPO_ROOT / "kiosk" / "camera").glob("*.py"))
+    assert len(files) >= 7
+    for path in files:
+        lines = path.read_text().count("\n")
+        assert lines < 400, (path.name, lines)
 
 
 def test_scanner_refuses_a_zero_rate():
