@@ -75,6 +75,8 @@ def camera_for(setting: str) -> Camera | None:
         return None
     if setting.startswith("device:"):
         return DeviceCamera(int(setting.removeprefix("device:")))
+    if setting.startswith("opencv:"):
+        return DeviceCamera(int(setting.removeprefix("opencv:")), backend="opencv")
     path = Path(setting.removeprefix("file:"))
     if path.is_dir():
         return ImageFolderCamera(path, loop=True, realtime=True)

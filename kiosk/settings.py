@@ -44,7 +44,8 @@ class KioskSettings:
     #: product data older than this says "may be out of date"
     stale_after_s: float = 6 * 3600.0
     language: str = i18n.DEFAULT_LANGUAGE
-    #: the scan screen's camera: ``device:N`` (/dev/videoN), ``file:PATH`` (a video,
+    #: the scan screen's camera: ``device:N`` (/dev/videoN, through V4L2 or else OpenCV;
+    #: ``opencv:N`` always through OpenCV), ``file:PATH`` (a video,
     #: a folder of images or one image, played as a camera; tests and the demo) or ``none``
     camera: str = "device:0"
 
@@ -100,10 +101,12 @@ def _check_camera(value: object) -> None:
     ok = isinstance(value, str) and (
         value == "none"
         or (value.startswith("device:") and value[7:].isdigit())
+        or (value.startswith("opencv:") and value[7:].isdigit())
         or (value.startswith("file:") and len(value) > 5)
     )
     if not ok:
         raise BadKioskSettings(
-            f'kiosk.camera: {value!r} is not a camera; use "device:0" (a camera by index), '
+            f'kiosk.camera: {value!r} is not a camera; use "device:0" (a camera by index; '
+            '"opencv:0" reads it through OpenCV), '
             '"file:PATH" (a video, an image folder or an image) or "none"'
         )

@@ -75,6 +75,7 @@ class DeviceCamera(Camera):
         self._capture: Any = None
         self._scratch = bytearray()
         self._size = (width, height)
+        self._stride = width * 2
         self._cap: cv2.VideoCapture | None = None
         self._failed = 0
 
@@ -133,7 +134,11 @@ class DeviceCamera(Camera):
             capture = VideoCapture(dev, size=4, buffer_type=MemoryMap)
             capture.set_format(self.width, self.height, chosen)
             got = capture.get_format()  # the driver picks the nearest size it has
-            self.pixel_format, self._size = fourcc(got.pixel_format), (got.width, got.height)
+            self.pixel_format = fourcc(got.pixel_format)
+            if self.pixel_format not in V4L2_FORMATS:
+                raise _NoV4l2(f"it was asked for {chosen} and gives {self.pixel_format}")
+            self._size = (got.width, got.height)
+            self._stride = int(got.bytes_per_line) or got.width * 2
             try:
                 rate = float(capture.get_fps())
                 self.fps = rate if rate > 0 else None
@@ -142,6 +147,9 @@ class DeviceCamera(Camera):
             capture.open()  # buffers mapped and queued, streaming on
             self._scratch = bytearray(max(int(got.size), 1))
             self._dev, self._capture = dev, capture
+        except OSError as exc:  # busy (another program streams from it), unplugged …
+            dev.close()
+            raise self._missing(f" ({exc.strerror or exc})") from None
         except BaseException:
             dev.close()
             raise
@@ -162,7 +170,7 @@ class DeviceCamera(Camera):
         data = frame.data
         if self.pixel_format == "MJPG":
             return bgr_from_jpeg(data) if len(data) else None
-        return bgr_from_yuyv(data, *self._size)
+        return bgr_from_yuyv(data, *self._size, stride=self._stride)
 
     # -- OpenCV ------------------------------------------------------------------------
 

@@ -24,6 +24,9 @@ from PIL import Image
 
 #: the AVI codes of Motion-JPEG video (``strf``'s compression, ``strh``'s handler)
 MJPEG_CODES = frozenset({b"MJPG", b"mjpg", b"JPEG", b"jpeg", b"AVRn", b"dmb1"})
+#: the most pixels of one camera frame decoded (4K is 8.3 million): a frame claiming
+#: more is refused from its header, before it is decoded
+MAX_FRAME_PIXELS = 16_000_000
 
 
 def _bgr(im: Image.Image) -> np.ndarray:
@@ -39,7 +42,7 @@ def bgr_from_jpeg(data: bytes | memoryview) -> np.ndarray | None:
     assumes those itself (``tests/kiosk/test_camera_frames.py``)."""
     try:
         with Image.open(io.BytesIO(bytes(data))) as im:
-            if im.format != "JPEG":
+            if im.format != "JPEG" or im.width * im.height > MAX_FRAME_PIXELS:
                 return None
             im.load()
             return _bgr(im)
@@ -47,17 +50,27 @@ def bgr_from_jpeg(data: bytes | memoryview) -> np.ndarray | None:
         return None
 
 
-def bgr_from_yuyv(data: bytes | memoryview, width: int, height: int) -> np.ndarray | None:
-    """A packed YUYV (YUY2) frame, two bytes a pixel (Y0 U Y1 V), as a BGR array; None
-    when ``data`` is shorter than the frame."""
-    if width <= 0 or height <= 0 or width % 2 or len(data) < width * height * 2:
+def bgr_from_yuyv(
+    data: bytes | memoryview, width: int, height: int, stride: int | None = None
+) -> np.ndarray | None:
+    """A packed YUYV (YUY2) frame, two bytes a pixel (Y0 U Y1 V), as a BGR array;
+    ``stride`` is the bytes from one row to the next (a driver may pad rows). None when
+    ``data`` is shorter than the frame."""
+    stride = stride or width * 2
+    if width <= 0 or height <= 0 or width % 2 or stride < width * 2:
         return None
-    quads = np.frombuffer(data, np.uint8, count=width * height * 2).reshape(height, width // 2, 4)
+    if len(data) < stride * (height - 1) + width * 2:
+        return None
+    flat = np.frombuffer(data, np.uint8, count=min(len(data), stride * height))
+    if len(flat) < stride * height:  # the last row unpadded
+        flat = np.concatenate([flat, np.zeros(stride * height - len(flat), np.uint8)])
+    rows = flat.reshape(height, stride)[:, : width * 2]
+    quads = rows.reshape(height, width // 2, 4)
     ycc = np.empty((height, width, 3), np.uint8)
     ycc[:, :, 0] = quads[:, :, [0, 2]].reshape(height, width)
     ycc[:, :, 1] = np.repeat(quads[:, :, 1], 2, axis=1)
     ycc[:, :, 2] = np.repeat(quads[:, :, 3], 2, axis=1)
-    return _bgr(Image.fromarray(ycc, "YCbCr"))
+    return _bgr(Image.frombuffer("YCbCr", (width, height), ycc, "raw", "YCbCr", 0, 1))
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,8 +136,17 @@ def test_mjpeg_frames_without_huffman_tables_decode_like_the_full_jpeg():
 def test_bgr_from_jpeg_gives_none_for_what_is_no_jpeg():
     png = io.BytesIO()
     Image.new("RGB", (8, 8)).save(png, "PNG")
-    for data in (b"", b"\xff\xd8\xff", b"not a jpeg at all", png.getvalue()):
+    whole = _jpeg(Image.new("RGB", (64, 48), (90, 90, 90)))
+    for data in (b"", b"\xff\xd8\xff", b"not a jpeg at all", png.getvalue(), whole[:-200]):
         assert bgr_from_jpeg(data) is None, data[:12]
+    assert bgr_from_jpeg(whole) is not None
+
+
+def test_a_frame_claiming_too_many_pixels_is_refused_before_it_is_decoded():
+    # 8000×4000 in a JPEG of a few kB: 96 MB of BGR if decoded
+    big = _jpeg(Image.new("L", (8000, 4000)))
+    assert len(big) < 1_000_000
+    assert bgr_from_jpeg(big) is None
 
 
 def test_yuyv_frames_become_the_colours_they_carry():
@@ -152,6 +161,11 @@ def test_yuyv_frames_become_the_colours_they_carry():
     bgr = bgr_from_yuyv(packed.tobytes(), w, h)
     assert bgr is not None and bgr.shape == (h, w, 3)
     assert np.abs(bgr[:, :, ::-1].astype(int) - rgb.astype(int)).max() <= 3
+    # rows padded by the driver (stride) read the same
+    padded = np.zeros((h, w * 2 + 32), np.uint8)
+    padded[:, : w * 2] = packed.reshape(h, w * 2)
+    again = bgr_from_yuyv(padded.tobytes(), w, h, stride=w * 2 + 32)
+    np.testing.assert_array_equal(again, bgr)
     # a short buffer (a frame cut off) and an odd width are refused, not misread
     assert bgr_from_yuyv(packed.tobytes()[:-2], w, h) is None
     assert bgr_from_yuyv(packed.tobytes(), w - 1, h) is None

@@ -98,7 +98,9 @@ def test_a_missing_camera_says_what_to_check(tmp_path: Path):
 def test_camera_for_names_each_source(tmp_path: Path):
     folder = _folder(tmp_path, with_code=False)
     assert camera_for("none") is None
-    assert isinstance(camera_for("device:2"), DeviceCamera)
+    cams = camera_for("device:2"), camera_for("opencv:3")
+    assert all(isinstance(c, DeviceCamera) for c in cams)
+    assert [(c.index, c.backend) for c in cams] == [(2, "auto"), (3, "opencv")]
     assert isinstance(camera_for(f"file:{folder}"), ImageFolderCamera)
     assert isinstance(camera_for(f"file:{folder / '000.png'}"), StillImageCamera)
     assert isinstance(camera_for(f"file:{tmp_path / 'clip.avi'}"), VideoFileCamera)

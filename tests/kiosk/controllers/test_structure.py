@@ -77,6 +77,8 @@ def test_settings_defaults_and_the_kiosk_table(tmp_path: Path):
     with_table.write_text('[kiosk]\nidle_s = 30\ndim_s = 120.5\nlanguage = "de"\n')
     s = KioskSettings.from_toml(with_table)
     assert (s.idle_s, s.dim_s, s.language, s.countdown_s) == (30, 120.5, "de", 10)
+    with_table.write_text('[kiosk]\ncamera = "opencv:1"\n')
+    assert KioskSettings.from_toml(with_table).camera == "opencv:1"
 
 
 @pytest.mark.parametrize(
@@ -87,6 +89,8 @@ def test_settings_defaults_and_the_kiosk_table(tmp_path: Path):
         ('idle_s = "soon"', "kiosk.idle_s: must be a number above 0"),
         ("dim_level = 2", "kiosk.dim_level: must be at most 1"),
         ('language = "fr"', "kiosk.language: 'fr' is not one of en, de"),
+        ('camera = "usb"', "kiosk.camera: 'usb' is not a camera; use \"device:0\""),
+        ('camera = "opencv:x"', '"opencv:0" reads it through OpenCV'),
     ],
 )
 def test_settings_that_cannot_be_used_say_why(tmp_path: Path, table, words):
