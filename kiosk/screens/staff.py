@@ -121,7 +121,7 @@ class StaffScreen(BaseScreen):
         view = p.order_view()
         self.order_title = view.title if view else ""
         self.items_text = view.items_text if view else ""
-        self.lines = [ln.text for ln in view.lines] if view else []
+        self.lines = [(ln.text, ln.sku) for ln in view.lines] if view else []
         self.reasons = p.refuse_reasons()
         self.can_feedback = "feedback" in self._screen_names() and self._last_order is not None
         mode = self._mode(p.step)

@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.factory import Factory
+from kivy.graphics import Color, Line, RoundedRectangle
 from kivy.metrics import dp, sp
-from kivy.properties import ObjectProperty
+from kivy.properties import ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from .. import theme
@@ -53,6 +54,40 @@ class MenuPanel(StaffPanel):
     pass
 
 
+class NoCameraCard(BoxLayout):
+    """Where the viewfinder would be while the camera cannot scan: a card with a
+    crossed-out camera over ``title`` (what is wrong, in a few words). It draws nothing
+    while hidden: a shape under opacity 0 costs the software renderer as much as one
+    seen (docs/kiosk.md, "Draw calls cost memory")."""
+
+    title = StringProperty("")
+
+    def on_kv_post(self, _base: Any) -> None:
+        self.bind(pos=self._draw, size=self._draw, title=self._draw)
+        self.ids.title.bind(pos=self._draw, size=self._draw)
+        self._draw()
+
+    def _draw(self, *_a: Any) -> None:
+        self.canvas.before.clear()
+        label = self.ids.title
+        g = min(dp(150), self.width * 0.4, (self.height - label.height) * 0.5)
+        if not self.title or g < dp(40):
+            return
+        cx = self.center_x
+        bottom = label.top + dp(28)  # the camera stands on the title
+        w, h = g, g * 0.64
+        x, y = cx - w / 2, bottom
+        with self.canvas.before:
+            Color(*theme.SURFACE)
+            RoundedRectangle(pos=self.pos, size=self.size, radius=[dp(12)])
+            Color(*theme.MUTED)
+            Line(rounded_rectangle=(x, y, w, h, dp(10)), width=dp(4))
+            Line(rectangle=(cx - w * 0.16, y + h, w * 0.32, h * 0.14), width=dp(4))
+            Line(circle=(cx, y + h / 2, h * 0.28), width=dp(4))
+            Color(*theme.ERROR)
+            Line(points=[x - g * 0.08, y - g * 0.08, x + w + g * 0.08, y + h * 1.2], width=dp(5))
+
+
 class DeskPanel(StaffPanel):
     """The order id's key grid, ≥ 80 dp keys."""
 
@@ -80,7 +115,8 @@ class DeskPanel(StaffPanel):
 
 
 class OrderPanel(StaffPanel):
-    """The order's lines, one label each."""
+    """The order's lines as a packing list: each line's quantity and name, its SKU on
+    the right (what the shelf labels say), a rule under each."""
 
     def on_kv_post(self, _base: Any) -> None:
         self.screen.bind(lines=lambda *_a: self._fill())
@@ -89,10 +125,26 @@ class OrderPanel(StaffPanel):
     def _fill(self) -> None:
         box = self.ids.lines
         box.clear_widgets()
-        for text in self.screen.lines:
+        for text, sku in self.screen.lines:
+            row = BoxLayout(size_hint_y=None, height=dp(LINE_SP * 2.2), spacing=dp(theme.GAP))
             line = KLabel(text=text)
             line.font_size = sp(LINE_SP)  # after the kv rule, which sets the default size
-            box.add_widget(line)
+            code = KLabel(text=sku, secondary=True, halign="right", size_hint_x=0.35)
+            for label in (line, code):
+                label.size_hint_y = 1  # the row's height; the text drawn on its middle
+                row.add_widget(label)
+            with row.canvas.before:
+                Color(*theme.SECONDARY)
+                rule = Line(points=[], width=dp(1.5))
+            row.bind(pos=_rule_under(rule), size=_rule_under(rule))
+            box.add_widget(row)
+
+
+def _rule_under(rule: Line) -> Any:
+    def place(row: BoxLayout, *_a: Any) -> None:
+        rule.points = [row.x, row.y, row.x + row.width, row.y]  # .right lags a size event
+
+    return place
 
 
 class RefusePanel(StaffPanel):

@@ -27,6 +27,8 @@ TEXTS = {
         "Hold the customer's pickup code in the frame, or type the order id.",
         "Abholcode der Kundin oder des Kunden in den Rahmen halten oder Bestellnummer eintippen.",
     ),
+    "staff_camera_none_title": _t("No camera on this kiosk", "Keine Kamera an diesem Kiosk"),
+    "staff_camera_off_title": _t("Camera not working", "Kamera funktioniert nicht"),
     "staff_camera_none": _t(
         "This kiosk has no camera: scan the pickup code with the hand scanner, or type "
         "the order id.",
