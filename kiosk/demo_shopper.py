@@ -132,7 +132,7 @@ def script(k: Any) -> Iterator[Any]:
     # the customer holds up the order's code: the desk's camera reads it
     yield k.until(lambda: staff.mode == "order" and settled(), 15, "the order from its code")
     yield k.sleep(0.3)
-    k.result["order"] = [staff.order_title, staff.items_text, *staff.lines]
+    k.result["order"] = [staff.order_title, staff.items_text, *(text for text, _sku in staff.lines)]
     yield k.shot("09-order")
     k.tap_text(t("staff_hand_over"))
     yield k.until(lambda: staff.mode == "done" and settled(), 5, "the handover")

@@ -94,7 +94,9 @@ def _kiosk_part_holds(out: str) -> None:
     assert re.search(r"searched 'spade' .*: \d+ results shown; first GW-00001 Gardena Spade: "
                      r"12 in stock", out), out  # fmt: skip
     order = re.search(
-        r"the desk's camera read (o-\w+)'s code: Order \1 · [A-Z]\.[A-Z]\. / \d items?", out
+        r"the desk's camera read (o-\w+)'s code: Order \1 · [A-Z]\.[A-Z]\. / \d items? / "
+        r"\d+× \w",  # the order's lines as the desk shows them
+        out,
     )
     assert order, out
     assert f"handed over: Order {order.group(1)} is handed over." in out, out
