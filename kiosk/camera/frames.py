@@ -30,9 +30,12 @@ MAX_FRAME_PIXELS = 16_000_000
 
 
 def _bgr(im: Image.Image) -> np.ndarray:
-    """A Pillow image as an H×W×3 BGR ``uint8`` array of its own."""
-    rgb = np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
-    return np.ascontiguousarray(rgb[:, :, ::-1])
+    """A Pillow image as an H×W×3 BGR ``uint8`` array of its own (writable, as
+    OpenCV's are). Pillow's packer swaps the channels in one pass: 0.2 ms for 640×480,
+    where reversing them in NumPy took 0.9 ms, as long as the JPEG decode itself."""
+    rgb = im if im.mode == "RGB" else im.convert("RGB")
+    data = bytearray(rgb.tobytes("raw", "BGR"))
+    return np.frombuffer(data, np.uint8).reshape(rgb.height, rgb.width, 3)
 
 
 def bgr_from_jpeg(data: bytes | memoryview) -> np.ndarray | None:
