@@ -100,8 +100,7 @@ class KioskSettings:
 def _check_camera(value: object) -> None:
     ok = isinstance(value, str) and (
         value == "none"
-        or (value.startswith("device:") and value[7:].isdigit())
-        or (value.startswith("opencv:") and value[7:].isdigit())
+        or (value[:7] in ("device:", "opencv:") and value[7:].isascii() and value[7:].isdigit())
         or (value.startswith("file:") and len(value) > 5)
     )
     if not ok:

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from kiosk.camera.base import Camera, CameraError, Pacer
-from kiosk.camera.frames import MjpegAvi, NotMjpegAvi, bgr_from_jpeg
+from kiosk.camera.frames import MjpegAvi, NotMjpegAvi, bgr_from_jpeg, bgr_of
 
 if TYPE_CHECKING:
     import cv2
@@ -35,11 +35,9 @@ def read_image(path: str | Path) -> np.ndarray | None:
         with Image.open(path) as im:
             if im.width * im.height > MAX_IMAGE_PIXELS:
                 return None
-            im = ImageOps.exif_transpose(im).convert("RGB")
-            rgb = np.asarray(im)
+            return bgr_of(ImageOps.exif_transpose(im))
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
-    return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
 def opencv() -> ModuleType:

@@ -27,9 +27,12 @@ MJPEG_CODES = frozenset({b"MJPG", b"mjpg", b"JPEG", b"jpeg", b"AVRn", b"dmb1"})
 #: the most pixels of one camera frame decoded (4K is 8.3 million): a frame claiming
 #: more is refused from its header, before it is decoded
 MAX_FRAME_PIXELS = 16_000_000
+#: lists inside ``movi`` followed this deep (a recorder nests one level, ``rec ``); a
+#: file nesting thousands would otherwise exhaust the stack
+MAX_LIST_DEPTH = 4
 
 
-def _bgr(im: Image.Image) -> np.ndarray:
+def bgr_of(im: Image.Image) -> np.ndarray:
     """A Pillow image as an H×W×3 BGR ``uint8`` array of its own (writable, as
     OpenCV's are). Pillow's packer swaps the channels in one pass: 0.2 ms for 640×480,
     where reversing them in NumPy took 0.9 ms, as long as the JPEG decode itself."""
@@ -48,7 +51,7 @@ def bgr_from_jpeg(data: bytes | memoryview) -> np.ndarray | None:
             if im.format != "JPEG" or im.width * im.height > MAX_FRAME_PIXELS:
                 return None
             im.load()
-            return _bgr(im)
+            return bgr_of(im)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
 
@@ -73,7 +76,7 @@ def bgr_from_yuyv(
     ycc[:, :, 0] = quads[:, :, [0, 2]].reshape(height, width)
     ycc[:, :, 1] = np.repeat(quads[:, :, 1], 2, axis=1)
     ycc[:, :, 2] = np.repeat(quads[:, :, 3], 2, axis=1)
-    return _bgr(Image.frombuffer("YCbCr", (width, height), ycc, "raw", "YCbCr", 0, 1))
+    return bgr_of(Image.frombuffer("YCbCr", (width, height), ycc, "raw", "YCbCr", 0, 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,7 @@ class MjpegAvi:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._fh: BinaryIO = self.path.open("rb")
+        self._size = self.path.stat().st_size
         try:
             self.info, stream = self._headers()
             if self.info.codec not in MJPEG_CODES:
@@ -120,8 +124,7 @@ class MjpegAvi:
     def _chunks(self, start: int, end: int):
         """(id, data offset, size) of the chunks in [start, end), until one runs past
         the file's end (a recording cut off mid-write)."""
-        fh, pos = self._fh, start
-        size_of_file = self.path.stat().st_size
+        fh, pos, size_of_file = self._fh, start, self._size
         end = min(end, size_of_file)
         while pos + 8 <= end:
             fh.seek(pos)
@@ -187,15 +190,15 @@ class MjpegAvi:
     def _index(self, *ids: bytes) -> None:
         """Every video frame of every ``movi`` list, in the RIFF part and the ``AVIX``
         parts after it; empty chunks (a frame the recorder dropped) are left out."""
-        for cid, at, size in self._chunks(0, self.path.stat().st_size):
+        for cid, at, size in self._chunks(0, self._size):
             if cid == b"RIFF":
                 for movi, msize in self._lists(at + 4, at + size, b"movi"):
                     self._frames(movi, movi + msize, ids)
 
-    def _frames(self, start: int, end: int, ids: tuple[bytes, ...]) -> None:
+    def _frames(self, start: int, end: int, ids: tuple[bytes, ...], depth: int = 0) -> None:
         for cid, at, size in self._chunks(start, end):
             if cid in ids and size:
                 self._offsets.append(at)
                 self._sizes.append(size)
-            elif cid == b"LIST":  # 'rec ' groups
-                self._frames(at + 4, at + size, ids)
+            elif cid == b"LIST" and depth < MAX_LIST_DEPTH:  # 'rec ' groups
+                self._frames(at + 4, at + size, ids, depth + 1)

@@ -185,3 +185,20 @@ def test_device_camera_backends():
     for backend in ("v4l2", "opencv", "auto"):
         with pytest.raises(CameraError, match=r"camera 95 could not be opened.*/dev/video95"):
             DeviceCamera(95, backend=backend).open()
+
+
+def test_lists_nested_deep_in_an_avi_are_not_followed_to_the_bottom(tmp_path, video_of):
+    # a hostile file: 20,000 LISTs inside each other in movi, a frame at the bottom
+    good = MjpegAvi(video_of([numbered_frame(1)]))
+    frame = good.frame(0)
+    head = good.path.read_bytes()[: good._offsets[0] - 8 - 12]  # up to movi's list
+    good.close()
+    inner = b"00dc" + struct.pack("<I", len(frame)) + frame + b"\0" * (len(frame) & 1)
+    for _ in range(20_000):
+        inner = b"LIST" + struct.pack("<I", len(inner) + 4) + b"rec " + inner
+    movi = b"LIST" + struct.pack("<I", len(inner) + 4) + b"movi" + inner
+    body = head[12:] + movi
+    path = tmp_path / "deep.avi"
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body) + 4) + b"AVI " + body)
+    with pytest.raises(CameraError, match="holds no frame"):
+        VideoFileCamera(path).open()

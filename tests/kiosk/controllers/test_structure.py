@@ -91,6 +91,8 @@ def test_settings_defaults_and_the_kiosk_table(tmp_path: Path):
         ('language = "fr"', "kiosk.language: 'fr' is not one of en, de"),
         ('camera = "usb"', "kiosk.camera: 'usb' is not a camera; use \"device:0\""),
         ('camera = "opencv:x"', '"opencv:0" reads it through OpenCV'),
+        ('camera = "device:\u00b2"', "is not a camera"),  # a digit, but not 0-9
+        ('camera = "opencv:"', "is not a camera"),
     ],
 )
 def test_settings_that_cannot_be_used_say_why(tmp_path: Path, table, words):
